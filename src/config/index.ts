@@ -1,0 +1,5 @@
+export { ConfigError, Issues, formatIssues, keyPath, type ConfigIssue } from './issues';
+export { parseDuration, formatDuration } from './duration';
+export { parseConfigText, parseConfigValue, DEFAULTS } from './parse-config';
+export * from './reader';
+export type * from './types';

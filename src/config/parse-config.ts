@@ -1,0 +1,299 @@
+import { availableParallelism } from 'node:os';
+import { parseDocument } from 'yaml';
+import { Issues, keyPath } from './issues';
+import {
+  describe,
+  readBool,
+  readDuration,
+  readEnum,
+  readHeaderNames,
+  readInt,
+  readList,
+  readObject,
+  readString,
+  type RawObject,
+} from './reader';
+import type {
+  AdapterSettings,
+  CacheSettings,
+  GrpcTlsSettings,
+  LogLevel,
+  MatchMode,
+  RawMatch,
+  RuleSettings,
+  ServiceSettings,
+  ServiceTlsSettings,
+} from './types';
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const MATCH_MODES: readonly MatchMode[] = ['all', 'whitelist', 'blacklist', 'complex'];
+const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const HOUR_MS = 3_600_000;
+
+export const DEFAULTS = {
+  grpcAddress: '0.0.0.0:9001',
+  adminAddress: '0.0.0.0:9002',
+  tokenHeader: 'authorization',
+  resultHeader: 'x-mse-external-authz-check-result',
+  timeoutMs: 10_000,
+  statusOnError: 403,
+  maxConcurrent: 1024,
+  connections: 64,
+  maxHeaderBytes: 64 * 1024,
+  bodyMaxBytes: 10 * 1024,
+  responseMaxBodyBytes: 64 * 1024,
+  drainDelayMs: 5_000,
+  shutdownTimeoutMs: 15_000,
+} as const;
+
+/** Parses YAML text into settings; `issues` receives every problem, located by key path. */
+export function parseConfigText(text: string, issues: Issues): AdapterSettings | undefined {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  for (const err of doc.errors) {
+    const pos = err.linePos?.[0];
+    issues.add(pos ? `line ${pos.line}, column ${pos.col}` : '', `YAML syntax: ${err.message.split('\n')[0]}`);
+  }
+  if (doc.errors.length > 0) return undefined;
+  return parseConfigValue(doc.toJS({ maxAliasCount: 100 }), issues);
+}
+
+/** Parses an already-decoded document (tests and fuzzers feed values directly). */
+export function parseConfigValue(value: unknown, issues: Issues): AdapterSettings | undefined {
+  const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'rules']);
+  if (!root) return undefined;
+
+  const grpc = readObject(root.grpc, 'grpc', issues, ['address', 'tls']);
+  const admin = readObject(root.admin, 'admin', issues, ['address', 'exposeConfig']);
+  const log = readObject(root.log, 'log', issues, ['level']);
+  const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout']);
+
+  const settings: AdapterSettings = {
+    grpc: {
+      address: readAddress(grpc, 'address', 'grpc', issues, DEFAULTS.grpcAddress, false),
+      tls: parseGrpcTls(grpc?.tls, 'grpc.tls', issues),
+    },
+    admin: {
+      address: readAddress(admin, 'address', 'admin', issues, DEFAULTS.adminAddress, true),
+      exposeConfig: readBool(admin, 'exposeConfig', 'admin', issues, false),
+    },
+    log: { level: readEnum(log, 'level', 'log', issues, LOG_LEVELS, 'info') },
+    shutdown: {
+      drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, 0, HOUR_MS),
+      timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, 0, HOUR_MS),
+    },
+    workers: parseWorkers(root.workers, issues),
+    rules: parseRules(root.rules, issues),
+  };
+  return issues.empty ? settings : undefined;
+}
+
+function readAddress(
+  obj: RawObject | undefined,
+  key: string,
+  path: string,
+  issues: Issues,
+  def: string,
+  allowEmpty: boolean,
+): string {
+  const address = readString(obj, key, path, issues, def);
+  if (allowEmpty && address === '') return address;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
+    issues.add(keyPath(path, key), `expected "host:port" such as "0.0.0.0:9001" or "[::1]:9001", got ${describe(address)}`);
+  }
+  return address;
+}
+
+function parseWorkers(value: unknown, issues: Issues): number {
+  if (value === undefined || value === null) return 1;
+  if (value === 'auto') return availableParallelism();
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256) return value;
+  issues.add('workers', `expected a whole number from 1 to 256 or "auto", got ${describe(value)}`);
+  return 1;
+}
+
+function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSettings | undefined {
+  const tls = readObject(value, path, issues, ['cert', 'key', 'clientCa']);
+  if (!tls) return undefined;
+  const cert = readString(tls, 'cert', path, issues);
+  const key = readString(tls, 'key', path, issues);
+  if (!cert) issues.add(keyPath(path, 'cert'), 'required when grpc.tls is set: the path of a PEM certificate file');
+  if (!key) issues.add(keyPath(path, 'key'), 'required when grpc.tls is set: the path of a PEM private key file');
+  return { cert: cert ?? '', key: key ?? '', clientCa: readString(tls, 'clientCa', path, issues) };
+}
+
+function parseRules(value: unknown, issues: Issues): RuleSettings[] {
+  const list = readList(value, 'rules', issues);
+  if (!list || list.length === 0) {
+    if (list) issues.add('rules', 'expected at least one rule; with no rule every check would be allowed');
+    else if (value === undefined || value === null) issues.add('rules', 'required: a list of rules');
+    return [];
+  }
+  const rules: RuleSettings[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((raw, i) => {
+    const rule = parseRule(raw, keyPath('rules', i), issues);
+    if (!rule) return;
+    const first = seen.get(rule.name);
+    if (first !== undefined) {
+      issues.add(keyPath(keyPath('rules', i), 'name'), `duplicate rule name "${rule.name}"; rules[${first}] has it already`);
+    }
+    seen.set(rule.name, i);
+    rules.push(rule);
+  });
+  return rules;
+}
+
+function parseRule(value: unknown, path: string, issues: Issues): RuleSettings | undefined {
+  const rule = readObject(value, path, issues, [
+    'name',
+    'enabled',
+    'service',
+    'request',
+    'response',
+    'match',
+    'cache',
+    'coalesce',
+  ]);
+  if (!rule) {
+    if (value === undefined || value === null) issues.add(path, 'expected a rule mapping, got null');
+    return undefined;
+  }
+  const name = readString(rule, 'name', path, issues, '');
+  if (!RULE_NAME.test(name)) {
+    issues.add(keyPath(path, 'name'), `expected a name of letters, digits, "_", "." or "-" (at most 63), got ${describe(name)}`);
+  }
+  const requestPath = keyPath(path, 'request');
+  const request = readObject(rule.request, requestPath, issues, ['tokenHeader', 'allowedHeaders', 'maxHeaderBytes', 'body']);
+  const bodyPath = keyPath(requestPath, 'body');
+  const body = readObject(request?.body, bodyPath, issues, ['enabled', 'maxBytes']);
+  const responsePath = keyPath(path, 'response');
+  const response = readObject(rule.response, responsePath, issues, ['allowedHeaders', 'resultHeader', 'maxBodyBytes']);
+  const resultHeader = readHeaderNames(response, 'resultHeader', responsePath, issues, [DEFAULTS.resultHeader]);
+  if (resultHeader.length !== 1) {
+    issues.add(keyPath(responsePath, 'resultHeader'), 'expected exactly one header name');
+  }
+  const tokenHeaders = readHeaderNames(request, 'tokenHeader', requestPath, issues, [DEFAULTS.tokenHeader]);
+  if (tokenHeaders.length === 0) {
+    issues.add(keyPath(requestPath, 'tokenHeader'), 'expected at least one header name, such as authorization or cookie');
+  }
+
+  return {
+    name,
+    enabled: readBool(rule, 'enabled', path, issues, true),
+    service: parseService(rule.service, keyPath(path, 'service'), issues),
+    request: {
+      tokenHeaders,
+      allowedHeaders: readHeaderNames(request, 'allowedHeaders', requestPath, issues, []),
+      maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, 1024, 1024 * 1024),
+      body: {
+        enabled: readBool(body, 'enabled', bodyPath, issues, false),
+        maxBytes: readInt(body, 'maxBytes', bodyPath, issues, DEFAULTS.bodyMaxBytes, 0, 16 * 1024 * 1024),
+      },
+    },
+    response: {
+      allowedHeaders: readHeaderNames(response, 'allowedHeaders', responsePath, issues, []),
+      resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
+      maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, 0, 16 * 1024 * 1024),
+    },
+    match: parseMatch(rule.match, keyPath(path, 'match'), issues),
+    cache: parseCache(rule.cache, keyPath(path, 'cache'), issues),
+    coalesce: readBool(rule, 'coalesce', path, issues, false),
+  };
+}
+
+function parseService(value: unknown, path: string, issues: Issues): ServiceSettings {
+  const service = readObject(value, path, issues, [
+    'url',
+    'path',
+    'timeout',
+    'mode',
+    'statusOnError',
+    'maxConcurrent',
+    'connections',
+    'tls',
+  ]);
+  if (!service) issues.add(path, 'required: the auth service, e.g. { url: "http://auth:8000", path: /validateToken }');
+  const url = readString(service, 'url', path, issues, '');
+  if (service && !url) issues.add(keyPath(path, 'url'), 'required: the auth service origin, such as "http://auth:8000"');
+  const tls = parseServiceTls(service?.tls, keyPath(path, 'tls'), issues);
+  const origin = url ? parseOrigin(url, keyPath(path, 'url'), issues) : '';
+  if (tls && origin.startsWith('http:')) {
+    issues.add(keyPath(path, 'tls'), 'only applies to an https:// url; change service.url to https:// or remove tls');
+  }
+  return {
+    url: origin,
+    path: parseServicePath(readString(service, 'path', path, issues, ''), keyPath(path, 'path'), issues),
+    timeoutMs: readDuration(service, 'timeout', path, issues, DEFAULTS.timeoutMs, 1, 10 * 60_000),
+    mode: readEnum(service, 'mode', path, issues, ['loose', 'strict'] as const, 'strict'),
+    statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, 400, 599),
+    maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, 1, 1_000_000),
+    connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, 1, 10_000),
+    tls,
+  };
+}
+
+function parseOrigin(url: string, path: string, issues: Issues): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    issues.add(path, `expected an absolute http:// or https:// URL such as "http://auth:8000", got ${describe(url)}`);
+    return '';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    issues.add(path, `expected an http:// or https:// URL, got scheme "${parsed.protocol.replace(':', '')}"`);
+  }
+  if (parsed.username || parsed.password) {
+    issues.add(path, 'must not carry credentials; they would be sent on every call and shown in logs');
+  }
+  if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash) {
+    issues.add(path, `expected an origin only (scheme, host, port); put "${parsed.pathname}" in service.path`);
+  }
+  return parsed.origin;
+}
+
+function parseServicePath(value: string, path: string, issues: Issues): string {
+  if (value === '' || value === '/') return '';
+  if (!value.startsWith('/') || /[?#\s]/.test(value)) {
+    issues.add(path, `expected a path starting with "/" and without "?", "#" or spaces, such as "/validateToken", got ${describe(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function parseServiceTls(value: unknown, path: string, issues: Issues): ServiceTlsSettings | undefined {
+  const tls = readObject(value, path, issues, ['ca', 'cert', 'key', 'serverName']);
+  if (!tls) return undefined;
+  const cert = readString(tls, 'cert', path, issues);
+  const key = readString(tls, 'key', path, issues);
+  if (Boolean(cert) !== Boolean(key)) {
+    issues.add(path, 'cert and key go together: set both for a client certificate, or neither');
+  }
+  return { ca: readString(tls, 'ca', path, issues), cert, key, serverName: readString(tls, 'serverName', path, issues) };
+}
+
+function parseMatch(value: unknown, path: string, issues: Issues): RawMatch {
+  const match = readObject(value, path, issues, ['mode', 'conditions', 'permissions']);
+  const mode = readEnum(match, 'mode', path, issues, MATCH_MODES, 'all');
+  if ((mode === 'whitelist' || mode === 'blacklist') && match?.conditions === undefined) {
+    issues.add(keyPath(path, 'conditions'), `required for mode ${mode}: a list of conditions`);
+  }
+  if (mode === 'complex' && match?.permissions === undefined) {
+    issues.add(keyPath(path, 'permissions'), 'required for mode complex: a list of Envoy RBAC permissions');
+  }
+  if (mode !== 'complex' && match?.permissions !== undefined) {
+    issues.add(keyPath(path, 'permissions'), `only used with mode complex; mode is ${mode}`);
+  }
+  if ((mode === 'all' || mode === 'complex') && match?.conditions !== undefined) {
+    issues.add(keyPath(path, 'conditions'), `only used with mode whitelist or blacklist; mode is ${mode}`);
+  }
+  return { mode, conditions: match?.conditions, permissions: match?.permissions, path };
+}
+
+function parseCache(value: unknown, path: string, issues: Issues): CacheSettings | undefined {
+  const cache = readObject(value, path, issues, ['ttl', 'maxEntries']);
+  if (!cache) return undefined;
+  return {
+    ttlMs: readDuration(cache, 'ttl', path, issues, 30_000, 1, 24 * HOUR_MS),
+    maxEntries: readInt(cache, 'maxEntries', path, issues, 10_000, 1, 10_000_000),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The adapter's settings after parsing: every default applied, every duration in
+ * milliseconds, every header name lowercased. Conditions (`match`) stay raw here and
+ * are compiled by src/matcher, so this module knows nothing about matching.
+ */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type ServiceMode = 'loose' | 'strict';
+export type MatchMode = 'all' | 'whitelist' | 'blacklist' | 'complex';
+
+export interface GrpcTlsSettings {
+  readonly cert: string;
+  readonly key: string;
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  readonly clientCa?: string;
+}
+
+export interface GrpcSettings {
+  readonly address: string;
+  readonly tls?: GrpcTlsSettings;
+}
+
+export interface AdminSettings {
+  /** Empty string disables the admin server. */
+  readonly address: string;
+  readonly exposeConfig: boolean;
+}
+
+export interface ShutdownSettings {
+  readonly drainDelayMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface ServiceTlsSettings {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly serverName?: string;
+}
+
+export interface ServiceSettings {
+  /** Origin only: `http://auth:8000` or `https://auth.internal`. */
+  readonly url: string;
+  /** Prefix joined to the original path: "" or "/validateToken" (never a trailing "/"). */
+  readonly path: string;
+  readonly timeoutMs: number;
+  readonly mode: ServiceMode;
+  readonly statusOnError: number;
+  /** Bound on auth calls in flight for this rule; past it the service counts as unavailable. */
+  readonly maxConcurrent: number;
+  /** Keep-alive connections in the pool toward this service. */
+  readonly connections: number;
+  readonly tls?: ServiceTlsSettings;
+}
+
+export interface RequestSettings {
+  readonly tokenHeaders: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  /** Bound on the total size of the header names and values forwarded to the auth service. */
+  readonly maxHeaderBytes: number;
+  readonly body: { readonly enabled: boolean; readonly maxBytes: number };
+}
+
+export interface ResponseSettings {
+  readonly allowedHeaders: readonly string[];
+  readonly resultHeader: string;
+  /** Bound on the auth service body kept for a denial; the rest is dropped. */
+  readonly maxBodyBytes: number;
+}
+
+export interface CacheSettings {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+}
+
+/** `match` as written: the mode is checked here, the conditions by src/matcher. */
+export interface RawMatch {
+  readonly mode: MatchMode;
+  readonly conditions?: unknown;
+  readonly permissions?: unknown;
+  /** Key path of the `match` block, for errors raised while compiling it. */
+  readonly path: string;
+}
+
+export interface RuleSettings {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly service: ServiceSettings;
+  readonly request: RequestSettings;
+  readonly response: ResponseSettings;
+  readonly match: RawMatch;
+  readonly cache?: CacheSettings;
+  readonly coalesce: boolean;
+}
+
+export interface AdapterSettings {
+  readonly grpc: GrpcSettings;
+  readonly admin: AdminSettings;
+  readonly log: { readonly level: LogLevel };
+  readonly shutdown: ShutdownSettings;
+  /** Worker processes sharing the gRPC port; 1 runs in-process. */
+  readonly workers: number;
+  readonly rules: readonly RuleSettings[];
+}

@@ -1,0 +1,47 @@
+/**
+ * What the matcher sees of a request: plain, read-only data built once per check by
+ * src/translate. No protobuf or HTTP types cross this line.
+ */
+export interface CheckInput {
+  readonly method: string;
+  /** `:authority` as Envoy sent it (may carry a port). */
+  readonly host: string;
+  /** `:path`: the normalized path plus "?" and the raw query when there is one. */
+  readonly path: string;
+  /** The normalized path without query or fragment: what `url_path` and simple `path` conditions match. */
+  readonly pathOnly: string;
+  /**
+   * False when the path could not be normalized safely (climbs above "/", holds an encoded
+   * "/" or "\", a bad escape, a control character, no leading "/"). Such a request must be
+   * authenticated under every rule: it never skips authentication.
+   */
+  readonly pathSafe: boolean;
+  readonly scheme: string;
+  /** Lowercased names; repeated headers joined with "," as Envoy does. Includes no pseudo-headers. */
+  readonly headers: ReadonlyMap<string, string>;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+  /** TLS SNI from `tls_session.sni`, "" when none. */
+  readonly sni: string;
+  /** `metadata_context.filter_metadata`, decoded to plain JSON values. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** One compiled node of a condition tree. */
+export interface Matcher {
+  matches(input: CheckInput): boolean;
+}
+
+/** Why a rule decided what it did: the key path of the deciding condition or permission branch. */
+export interface MatchExplanation {
+  readonly needsAuth: boolean;
+  readonly reason: string;
+  /** Key paths into the config, outermost first, of the nodes that decided the outcome. */
+  readonly trace: readonly string[];
+}
+
+/** A rule's compiled `match` block. */
+export interface RuleMatcher {
+  needsAuth(input: CheckInput): boolean;
+  explain(input: CheckInput): MatchExplanation;
+}
