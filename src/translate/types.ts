@@ -1,0 +1,67 @@
+/** Header pairs in order, names lowercased. */
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+/** The HTTP request sent to the auth service: everything it can base its answer on. */
+export interface AuthRequest {
+  readonly method: string;
+  /** `service.path` + normalized original path + "?" + raw query. */
+  readonly path: string;
+  /** Lowercased names. Host, content-length, token header(s), allowed and trace headers only. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | undefined;
+}
+
+/** The auth service's answer, bounded: body cut at `response.maxBodyBytes`. */
+export interface AuthResponse {
+  readonly status: number;
+  /** Lowercased names; repeated headers as arrays (set-cookie). */
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: Buffer;
+}
+
+/**
+ * Reasons are string constants reused as metric labels and log fields.
+ * `unavailable_*` are what the rule's mode made of an unreachable auth service.
+ */
+export type Reason =
+  | 'bypass'
+  | 'auth_allowed'
+  | 'auth_denied'
+  | 'result_header_false'
+  | 'unavailable_loose'
+  | 'unavailable_strict'
+  | 'unknown_rule'
+  | 'invalid_request';
+
+/** Why the auth service counted as unavailable; metric label `kind`. */
+export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';
+
+/** What one auth service call came to, before the rule's mode is applied. */
+export type AuthOutcome =
+  | { readonly kind: 'allow'; readonly headersToSet: HeaderList; readonly headersToRemove: readonly string[] }
+  | {
+      readonly kind: 'deny';
+      readonly reason: 'auth_denied' | 'result_header_false';
+      readonly status: number;
+      readonly headers: HeaderList;
+      readonly body: Buffer;
+    }
+  | { readonly kind: 'unavailable'; readonly cause: UnavailableKind; readonly status?: number };
+
+/** The one result of a check, turned into a CheckResponse by `toCheckResponse`. */
+export type Decision =
+  | {
+      readonly kind: 'allow';
+      readonly reason: Reason;
+      readonly rule: string;
+      readonly headersToSet: HeaderList;
+      readonly headersToRemove: readonly string[];
+    }
+  | {
+      readonly kind: 'deny';
+      readonly reason: Reason;
+      readonly rule: string;
+      readonly status: number;
+      readonly headers: HeaderList;
+      readonly body: Buffer;
+    };
