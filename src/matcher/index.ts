@@ -1,2 +1,8 @@
 export { compileMatch } from './compile-match';
-export type { CheckInput, Matcher, MatchExplanation, RuleMatcher } from './types';
+export { compilePermission } from './compile-permission';
+export { compileConditions } from './compile-conditions';
+export { compileHeaderMatcher } from './header-matcher';
+export { compileStringMatcher } from './string-matcher';
+export { explainRules, formatExplanations, explanationsToJson } from './explain';
+export type { CompiledRule, RuleExplanation } from './explain';
+export type { CheckInput, Matcher, MatchExplanation, RuleMatcher, StringMatcher, TracedMatcher } from './types';

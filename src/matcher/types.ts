@@ -45,3 +45,21 @@ export interface RuleMatcher {
   needsAuth(input: CheckInput): boolean;
   explain(input: CheckInput): MatchExplanation;
 }
+
+/**
+ * A compiled node that can also say why it decided: `trace` evaluates like `matches` and
+ * appends the nodes that decided the result, outermost first. Only the debug path calls it.
+ */
+export interface TracedMatcher extends Matcher {
+  /** Key path of this node in the config (`rules[0].match.permissions[0].or_rules.rules[2]`). */
+  readonly path: string;
+  /** Short human description of the node (`url_path exact "/api/"`). */
+  readonly label: string;
+  trace(input: CheckInput, out: TracedMatcher[]): boolean;
+}
+
+/** A compiled StringMatcher: one test of a string value, prepared at load. */
+export interface StringMatcher {
+  match(value: string): boolean;
+  readonly label: string;
+}

@@ -1,0 +1,65 @@
+import type { CheckInput, RuleMatcher } from './types';
+
+/** What `explain` needs of a loaded rule. */
+export interface CompiledRule {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly matcher: RuleMatcher;
+}
+
+/** One rule's verdict for one request, with the key paths of the branch that decided it. */
+export interface RuleExplanation {
+  readonly rule: string;
+  readonly enabled: boolean;
+  /** False for a disabled rule: it never sends a request to its auth service. */
+  readonly needsAuth: boolean;
+  readonly reason: string;
+  readonly trace: readonly string[];
+}
+
+/** Explains every rule against one request; the debug path only, never called per check. */
+export function explainRules(rules: readonly CompiledRule[], input: CheckInput): RuleExplanation[] {
+  return rules.map((r) => {
+    const e = r.matcher.explain(input);
+    if (!r.enabled) {
+      const would = e.needsAuth ? 'need' : 'skip';
+      return {
+        rule: r.name,
+        enabled: false,
+        needsAuth: false,
+        reason: `rule disabled (enabled: false), so it never authenticates; enabled, it would ${would} authentication: ${e.reason}`,
+        trace: e.trace,
+      };
+    }
+    return { rule: r.name, enabled: true, needsAuth: e.needsAuth, reason: e.reason, trace: e.trace };
+  });
+}
+
+/** Human-readable form for the CLI: one block per rule, the trace indented outermost first. */
+export function formatExplanations(list: readonly RuleExplanation[], input: CheckInput): string {
+  const lines = [
+    `request: ${input.method} ${input.host} ${input.path}${input.pathSafe ? '' : ' (path unsafe: always authenticated)'}`,
+  ];
+  for (const e of list) {
+    const verdict = !e.enabled ? 'disabled' : e.needsAuth ? 'NEEDS AUTHENTICATION' : 'no authentication';
+    lines.push(`rule ${JSON.stringify(e.rule)}: ${verdict}`);
+    lines.push(`  reason: ${e.reason}`);
+    if (e.trace.length > 0) {
+      lines.push('  trace:');
+      e.trace.forEach((p, depth) => lines.push(`    ${'  '.repeat(Math.min(depth, 20))}${p}`));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The `--json` form: the request as matched plus the per-rule verdicts. */
+export function explanationsToJson(list: readonly RuleExplanation[], input: CheckInput): string {
+  const request = {
+    method: input.method,
+    host: input.host,
+    path: input.path,
+    pathOnly: input.pathOnly,
+    pathSafe: input.pathSafe,
+  };
+  return `${JSON.stringify({ request, rules: list }, null, 2)}\n`;
+}
