@@ -31,7 +31,8 @@ export type Reason =
   | 'unavailable_loose'
   | 'unavailable_strict'
   | 'unknown_rule'
-  | 'invalid_request';
+  | 'invalid_request'
+  | 'internal_error';
 
 /** Why the auth service counted as unavailable; metric label `kind`. */
 export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';

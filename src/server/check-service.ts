@@ -1,0 +1,66 @@
+import type * as grpc from '@grpc/grpc-js';
+import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage, type Decision } from '../translate';
+import type { LoadedConfig } from './load-config';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { runCheck, type CheckResult } from './run-check';
+
+export interface CheckServiceDeps {
+  /** The config in force; read once per call, so a reload never changes a call midway. */
+  config(): LoadedConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
+  track(delta: 1 | -1): void;
+}
+
+const INTERNAL_ERROR: Decision = {
+  kind: 'deny',
+  reason: 'internal_error',
+  rule: '',
+  status: 403,
+  headers: [],
+  body: Buffer.alloc(0),
+};
+
+/** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
+export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
+  const { logger, metrics } = deps;
+  return (call, callback) => {
+    const started = performance.now();
+    const config = deps.config();
+    const cancel = new AbortController();
+    call.on('cancelled', () => cancel.abort());
+    deps.track(1);
+    runCheck(config, call.request, cancel.signal)
+      .catch((err: unknown): CheckResult => {
+        logger.error({ err }, 'check failed unexpectedly; denying');
+        return { decision: INTERNAL_ERROR, requestId: '', calls: [] };
+      })
+      .then((result) => {
+        callback(null, toCheckResponse(result.decision));
+        const seconds = (performance.now() - started) / 1000;
+        metrics.observeCheck(result.decision, result.calls, seconds);
+        if (logger.isLevelEnabled('info')) logDecision(logger, result, seconds);
+      })
+      .finally(() => deps.track(-1));
+  };
+}
+
+function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
+  const { decision, calls } = result;
+  const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
+  logger.info(
+    {
+      requestId: result.requestId,
+      rule: decision.rule,
+      decision: decision.kind,
+      reason: decision.reason,
+      status: decision.kind === 'deny' ? decision.status : undefined,
+      authStatus: last?.status,
+      authError: last?.unavailable,
+      latencyMs: Math.round(seconds * 10_000) / 10,
+    },
+    'check',
+  );
+}

@@ -1,0 +1,18 @@
+import type { AdapterSettings } from '../config';
+
+const REDACTED = '[redacted]';
+
+/** The effective settings for /config: private key locations are hidden, and rules keep only their settings. */
+export function redactConfig(settings: AdapterSettings): unknown {
+  return {
+    ...settings,
+    grpc: { ...settings.grpc, tls: settings.grpc.tls && { ...settings.grpc.tls, key: REDACTED } },
+    rules: settings.rules.map((rule) => ({
+      ...rule,
+      service: {
+        ...rule.service,
+        tls: rule.service.tls && { ...rule.service.tls, key: rule.service.tls.key && REDACTED },
+      },
+    })),
+  };
+}

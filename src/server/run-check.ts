@@ -1,0 +1,122 @@
+import { DEFAULTS } from '../config';
+import {
+  buildAuthRequest,
+  FAILURE_MODE_HEADER,
+  interpretAuthResponse,
+  readCheckRequest,
+  resolveOutcome,
+  type AuthOutcome,
+  type CheckRequestMessage,
+  type CheckView,
+  type Decision,
+  type Reason,
+} from '../translate';
+import type { CompiledRule, LoadedConfig } from './load-config';
+import { selectRules } from './select-rules';
+
+/** What one auth call did, for metrics and the decision log line. */
+export interface AuthCallRecord {
+  readonly rule: string;
+  readonly status?: number;
+  readonly unavailable?: string;
+  readonly elapsedMs: number;
+}
+
+export interface CheckResult {
+  readonly decision: Decision;
+  readonly requestId: string;
+  readonly calls: readonly AuthCallRecord[];
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Status for a CheckRequest the adapter cannot evaluate: Envoy sent something malformed. */
+const INVALID_ATTRIBUTES_STATUS = 403;
+/** Status for a client request that cannot be forwarded faithfully (bad method, control characters). */
+const INVALID_REQUEST_STATUS = 400;
+
+function deny(reason: Reason, rule: string, status: number): Decision {
+  return { kind: 'deny', reason, rule, status, headers: [], body: EMPTY };
+}
+
+/**
+ * The Check pipeline: read the request, select rules, and for each rule that says the request
+ * needs authentication, build the auth request, call, interpret and apply the mode. The first
+ * denial ends it; the headers of every allowing rule are merged.
+ */
+export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: AbortSignal): Promise<CheckResult> {
+  const view = readCheckRequest(msg);
+  if ('invalid' in view) {
+    return { decision: deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS), requestId: '', calls: [] };
+  }
+  const requestId = view.requestId;
+  const rules = selectRules(config, view.ruleName);
+  if (!rules) {
+    return { decision: deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError), requestId, calls: [] };
+  }
+
+  const set = new Map<string, string>();
+  // Every header an auth service in scope could vouch for starts out removed, so a client's
+  // copy never reaches the backend unless an auth service set it on this very request.
+  const remove = new Set<string>([FAILURE_MODE_HEADER]);
+  for (const rule of rules) for (const name of rule.settings.response.allowedHeaders) remove.add(name);
+
+  const calls: AuthCallRecord[] = [];
+  let reason: Reason = 'bypass';
+  let lastRule = '';
+  for (const rule of rules) {
+    if (!rule.matcher.needsAuth(view.input)) continue;
+    const decision = await authenticate(rule, view, cancel, calls);
+    if (decision.kind === 'deny') return { decision, requestId, calls };
+    for (const [name, value] of decision.headersToSet) {
+      set.set(name, value);
+      remove.delete(name);
+    }
+    if (reason !== 'unavailable_loose') reason = decision.reason;
+    lastRule = rule.settings.name;
+  }
+  return {
+    decision: { kind: 'allow', reason, rule: lastRule, headersToSet: [...set], headersToRemove: [...remove] },
+    requestId,
+    calls,
+  };
+}
+
+async function authenticate(
+  rule: CompiledRule,
+  view: CheckView,
+  cancel: AbortSignal,
+  calls: AuthCallRecord[],
+): Promise<Decision> {
+  const { settings } = rule;
+  const built = buildAuthRequest(settings, view);
+  if (!built.ok) {
+    if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+    calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
+    return resolveOutcome(settings, { kind: 'unavailable', cause: 'request_too_large' });
+  }
+  const result = await rule.client.call(
+    built.request,
+    {
+      timeoutMs: settings.service.timeoutMs,
+      maxConcurrent: settings.service.maxConcurrent,
+      maxBodyBytes: settings.response.maxBodyBytes,
+    },
+    cancel,
+  );
+  let outcome: AuthOutcome;
+  if (result.ok) {
+    outcome = interpretAuthResponse(settings.response, result.response);
+    calls.push({
+      rule: settings.name,
+      status: result.response.status,
+      unavailable: outcome.kind === 'unavailable' ? outcome.cause : undefined,
+      elapsedMs: result.elapsedMs,
+    });
+  } else {
+    // A cancelled call has no listener left; fail closed regardless of mode.
+    if (result.cause === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
+    outcome = { kind: 'unavailable', cause: result.cause };
+    calls.push({ rule: settings.name, unavailable: result.cause, elapsedMs: result.elapsedMs });
+  }
+  return resolveOutcome(settings, outcome);
+}

@@ -1,0 +1,158 @@
+import { normalizePath } from './normalize-path';
+import type { CheckInput } from '../matcher';
+
+/**
+ * The parts of envoy.service.auth.v3.CheckRequest this adapter reads, as decoded by
+ * proto-loader with `keepCase` and without defaults (absent fields are undefined).
+ */
+export interface CheckRequestMessage {
+  attributes?: {
+    request?: { http?: HttpRequestMessage };
+    destination?: { address?: { socket_address?: { address?: string; port_value?: number } } };
+    context_extensions?: Record<string, string>;
+    metadata_context?: { filter_metadata?: Record<string, StructMessage> };
+    tls_session?: { sni?: string };
+  };
+}
+
+export interface HttpRequestMessage {
+  id?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  header_map?: { headers?: Array<{ key?: string; value?: string; raw_value?: Buffer }> };
+  path?: string;
+  host?: string;
+  scheme?: string;
+  body?: string;
+  raw_body?: Buffer;
+}
+
+export interface StructMessage {
+  fields?: Record<string, ValueMessage>;
+}
+interface ValueMessage {
+  kind?: string;
+  null_value?: unknown;
+  number_value?: number;
+  string_value?: string;
+  bool_value?: boolean;
+  struct_value?: StructMessage;
+  list_value?: { values?: ValueMessage[] };
+}
+
+/** One check's request, read once: what the matcher sees plus what the auth request needs. */
+export interface CheckView {
+  readonly input: CheckInput;
+  /** The path exactly as Envoy sent it, query included. */
+  readonly rawPath: string;
+  readonly requestId: string;
+  readonly ruleName: string | undefined;
+  readonly body: Buffer | undefined;
+}
+
+export type InvalidCheckRequest = { readonly invalid: string };
+
+const EMPTY_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** Turns a decoded CheckRequest into a CheckView; a request without `attributes.request.http` is invalid. */
+export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidCheckRequest {
+  const attrs = msg.attributes;
+  const http = attrs?.request?.http;
+  if (!attrs || !http) return { invalid: 'CheckRequest has no attributes.request.http' };
+
+  const headers = readHeaders(http);
+  const rawPath = http.path || headers.get(':path') || '';
+  const host = http.host || headers.get(':authority') || headers.get('host') || '';
+  const method = http.method || headers.get(':method') || '';
+  const scheme = http.scheme || headers.get(':scheme') || '';
+  for (const name of headers.keys()) {
+    if (name.charCodeAt(0) === 0x3a) headers.delete(name);
+  }
+
+  const normalized = normalizePath(rawPath);
+  const query = normalized.query ? `?${normalized.query}` : '';
+  const socket = attrs.destination?.address?.socket_address;
+  const filterMetadata = attrs.metadata_context?.filter_metadata;
+
+  const input: CheckInput = {
+    method,
+    host,
+    path: normalized.path + query,
+    pathOnly: normalized.path,
+    pathSafe: normalized.safe,
+    scheme,
+    headers,
+    destinationIp: socket?.address ?? '',
+    destinationPort: socket?.port_value ?? 0,
+    sni: attrs.tls_session?.sni ?? '',
+    metadata: filterMetadata ? structMapToJson(filterMetadata) : EMPTY_METADATA,
+  };
+  return {
+    input,
+    rawPath,
+    requestId: headers.get('x-request-id') ?? http.id ?? '',
+    ruleName: attrs.context_extensions?.rule,
+    body: readBody(http),
+  };
+}
+
+/**
+ * Envoy sends either `headers` (already lowercased, repeats joined with ",") or, in
+ * `encode_raw_headers` mode, `header_map` with one entry per occurrence and bytes in
+ * `raw_value`. Both end up as the same map.
+ */
+function readHeaders(http: HttpRequestMessage): Map<string, string> {
+  const out = new Map<string, string>();
+  const list = http.header_map?.headers;
+  if (list && list.length > 0) {
+    for (const h of list) {
+      if (!h.key) continue;
+      const name = h.key.toLowerCase();
+      const value = h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : (h.value ?? '');
+      const prev = out.get(name);
+      out.set(name, prev === undefined ? value : `${prev},${value}`);
+    }
+    return out;
+  }
+  const map = http.headers;
+  if (map) {
+    for (const key in map) out.set(key.toLowerCase(), map[key]);
+  }
+  return out;
+}
+
+function readBody(http: HttpRequestMessage): Buffer | undefined {
+  if (http.raw_body && http.raw_body.length > 0) return http.raw_body;
+  if (http.body) return Buffer.from(http.body, 'utf8');
+  return undefined;
+}
+
+function structMapToJson(map: Record<string, StructMessage>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in map) out[key] = structToJson(map[key]);
+  return out;
+}
+
+function structToJson(s: StructMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = s.fields ?? {};
+  for (const key in fields) out[key] = valueToJson(fields[key]);
+  return out;
+}
+
+function valueToJson(v: ValueMessage): unknown {
+  switch (v.kind) {
+    case 'number_value':
+      return v.number_value;
+    case 'string_value':
+      return v.string_value;
+    case 'bool_value':
+      return v.bool_value;
+    case 'struct_value':
+      return structToJson(v.struct_value ?? {});
+    case 'list_value':
+      return (v.list_value?.values ?? []).map(valueToJson);
+    default:
+      return null;
+  }
+}

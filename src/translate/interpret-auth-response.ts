@@ -1,0 +1,54 @@
+import { isUtf8 } from 'node:buffer';
+import type { ResponseSettings } from '../config';
+import { HOP_BY_HOP } from './hop-by-hop';
+import type { AuthOutcome, AuthResponse, HeaderList } from './types';
+
+/**
+ * Reads the auth service's answer as the seed defines it:
+ * - 200 without the result header, or with it set to "true": allow, copying the allowed headers;
+ * - 200 with any other result header value ("false", or anything unrecognized: fail closed): deny;
+ * - 5xx: the service is unavailable, and the rule's mode decides;
+ * - any other status (401, 403, 302, 429, ...): deny with the service's own status, headers and body.
+ */
+export function interpretAuthResponse(settings: ResponseSettings, res: AuthResponse): AuthOutcome {
+  if (res.status >= 500) return { kind: 'unavailable', cause: '5xx', status: res.status };
+  if (res.status === 200) {
+    const result = first(res.headers[settings.resultHeader]);
+    if (result === undefined || result.trim().toLowerCase() === 'true') return allow(settings, res);
+    return deny('result_header_false', res);
+  }
+  return deny('auth_denied', res);
+}
+
+function allow(settings: ResponseSettings, res: AuthResponse): AuthOutcome {
+  const headersToSet: Array<readonly [string, string]> = [];
+  const headersToRemove: string[] = [];
+  for (const name of settings.allowedHeaders) {
+    const value = res.headers[name];
+    if (value === undefined) headersToRemove.push(name);
+    else headersToSet.push([name, Array.isArray(value) ? value.join(',') : value]);
+  }
+  return { kind: 'allow', headersToSet, headersToRemove };
+}
+
+function deny(reason: 'auth_denied' | 'result_header_false', res: AuthResponse): AuthOutcome {
+  const utf8 = res.body.length === 0 || isUtf8(res.body);
+  const headers: Array<readonly [string, string]> = [];
+  for (const name in res.headers) {
+    if (HOP_BY_HOP.has(name) || name === 'content-length') continue;
+    // The body travels in a proto3 string, which must be UTF-8: bytes that are not
+    // (a gzip body, say) cannot reach the client, so neither may the header describing them.
+    if (!utf8 && name === 'content-encoding') continue;
+    const value = res.headers[name];
+    if (Array.isArray(value)) for (const v of value) headers.push([name, v]);
+    else headers.push([name, value]);
+  }
+  return { kind: 'deny', reason, status: res.status, headers: headers as HeaderList, body: utf8 ? res.body : EMPTY };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+

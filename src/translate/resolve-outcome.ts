@@ -1,0 +1,48 @@
+import type { RuleSettings } from '../config';
+import { FAILURE_MODE_HEADER } from './hop-by-hop';
+import type { AuthOutcome, Decision } from './types';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Applies the rule's mode to an auth outcome: `loose` lets an unavailable service through, `strict` denies. */
+export function resolveOutcome(rule: RuleSettings, outcome: AuthOutcome): Decision {
+  switch (outcome.kind) {
+    case 'allow':
+      return {
+        kind: 'allow',
+        reason: 'auth_allowed',
+        rule: rule.name,
+        headersToSet: outcome.headersToSet,
+        headersToRemove: outcome.headersToRemove,
+      };
+    case 'deny':
+      return {
+        kind: 'deny',
+        reason: outcome.reason,
+        rule: rule.name,
+        status: outcome.status,
+        headers: outcome.headers,
+        body: outcome.body,
+      };
+    case 'unavailable':
+      if (rule.service.mode === 'loose') {
+        // No answer means no identity: headers the auth service would have set are stripped, so
+        // the client's own copies cannot pass as the service's.
+        return {
+          kind: 'allow',
+          reason: 'unavailable_loose',
+          rule: rule.name,
+          headersToSet: [[FAILURE_MODE_HEADER, 'true']],
+          headersToRemove: rule.response.allowedHeaders,
+        };
+      }
+      return {
+        kind: 'deny',
+        reason: 'unavailable_strict',
+        rule: rule.name,
+        status: rule.service.statusOnError,
+        headers: [],
+        body: EMPTY,
+      };
+  }
+}
