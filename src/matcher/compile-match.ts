@@ -44,11 +44,12 @@ class TreeRule implements RuleMatcher {
     const matched = this.root.trace(input, nodes);
     const needsAuth = matched === this.matchNeedsAuth;
     const last = nodes[nodes.length - 1];
+    // The trace of a match is one chain, so its last node is the one that decided.
     const outcome = needsAuth ? 'authentication required' : 'authentication skipped';
     const what = this.mode === 'complex' ? 'permission' : 'condition';
     const reason = matched
       ? `${this.mode}: ${what} matched at ${last.path} (${last.label}); ${outcome}`
-      : `${this.mode}: no ${what} matched${nodes.length > 1 ? ` (last decided at ${last.path}: ${last.label})` : ''}; ${outcome}`;
+      : `${this.mode}: no ${what} matched; ${outcome}`;
     return { needsAuth, reason, trace: nodes.map((n) => n.path) };
   }
 }

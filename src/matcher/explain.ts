@@ -35,7 +35,7 @@ export function explainRules(rules: readonly CompiledRule[], input: CheckInput):
   });
 }
 
-/** Human-readable form for the CLI: one block per rule, the trace indented outermost first. */
+/** Human-readable form for the CLI: one block per rule, the trace listed outermost first. */
 export function formatExplanations(list: readonly RuleExplanation[], input: CheckInput): string {
   const lines = [
     `request: ${input.method} ${input.host} ${input.path}${input.pathSafe ? '' : ' (path unsafe: always authenticated)'}`,
@@ -46,7 +46,7 @@ export function formatExplanations(list: readonly RuleExplanation[], input: Chec
     lines.push(`  reason: ${e.reason}`);
     if (e.trace.length > 0) {
       lines.push('  trace:');
-      e.trace.forEach((p, depth) => lines.push(`    ${'  '.repeat(Math.min(depth, 20))}${p}`));
+      for (const p of e.trace) lines.push(`    ${p}`);
     }
   }
   return `${lines.join('\n')}\n`;

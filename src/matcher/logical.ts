@@ -1,10 +1,10 @@
 import type { CheckInput, TracedMatcher } from './types';
 
 /**
- * The combinators of a condition tree. `matches` short-circuits; `trace` follows the same
- * order and records only the branch that decided: the first failing child of an AND, the
- * first matching child of an OR. When every child had a say (an AND that held, an OR that
- * did not), the combinator itself is the last node of the trace.
+ * The combinators of a condition tree. `matches` short-circuits; `trace` records the nodes
+ * that decided, in preorder: the first failing child of an AND, the first matching child of
+ * an OR, and, for an OR that did not match, every child, since the question then is why
+ * each one failed. An AND that held ends its branch: all its children held.
  */
 
 export class AndMatcher implements TracedMatcher {
@@ -51,6 +51,7 @@ export class OrMatcher implements TracedMatcher {
     for (const child of this.children) {
       if (child.matches(input)) return child.trace(input, out);
     }
+    for (const child of this.children) child.trace(input, out);
     return false;
   }
 }
