@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+'use strict';
+// The example auth service of the seed (Gloo's "custom auth server"), in Node: it allows
+// /ratings/1 and answers 401 to everything else, always with `x-server: pythonauth`.
+// It serves under AUTH_PREFIX (default /validateToken), the adapter's `service.path`.
+const http = require('node:http');
+
+const prefix = process.env.AUTH_PREFIX ?? '/validateToken';
+const port = Number(process.env.PORT ?? 8000);
+const host = process.env.HOST ?? '0.0.0.0';
+
+function handler(req, res) {
+  const path = req.url.startsWith(prefix) ? req.url.slice(prefix.length) : req.url;
+  req.resume();
+  if (path.startsWith('/ratings/1')) {
+    res.writeHead(200, { 'x-server': 'pythonauth', 'x-user-id': 'reviewer-1' });
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({ error: 'not authorized', path });
+  res.writeHead(401, {
+    'x-server': 'pythonauth',
+    'www-authenticate': 'Bearer realm="example"',
+    'content-type': 'application/json',
+  });
+  res.end(body);
+}
+
+function start(listenPort = port, listenHost = host) {
+  const server = http.createServer(handler);
+  return new Promise((resolve) => server.listen(listenPort, listenHost, () => resolve(server)));
+}
+
+module.exports = { start, handler };
+
+if (require.main === module) {
+  start().then((server) => {
+    const { port: bound } = server.address();
+    console.log(`example auth service on ${host}:${bound}, prefix ${prefix}`);
+    process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  });
+}
