@@ -1,11 +1,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
+import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
+import { readCheckRequest } from '../translate';
 import { AdapterServer } from './adapter-server';
 import { loadConfigFile } from './load-config';
 
 const USAGE = `Usage:
   ext-authz-adapter serve --config FILE      run the adapter
   ext-authz-adapter validate --config FILE   check a config file; exit 1 listing every error
+  ext-authz-adapter explain --config FILE --method GET --host example.com --path /api/x?q=1
+                    [--header name=value ...] [--json]
+                                             say, per rule, whether a request needs authentication and why
 `;
 
 /** Entry point of the `ext-authz-adapter` bin; resolves to the exit code. */
@@ -16,6 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return serve(rest);
     case 'validate':
       return validate(rest);
+    case 'explain':
+      return explain(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -46,6 +53,60 @@ async function validate(args: readonly string[]): Promise<number> {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+async function explain(args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        config: { type: 'string', short: 'c' },
+        method: { type: 'string', default: 'GET' },
+        host: { type: 'string', default: '' },
+        path: { type: 'string', default: '/' },
+        header: { type: 'string', multiple: true, default: [] },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (!values.config) {
+    process.stderr.write(`missing --config FILE\n${USAGE}`);
+    return 1;
+  }
+  const headers: Record<string, string> = {};
+  for (const h of values.header) {
+    const eq = h.indexOf('=');
+    if (eq <= 0) {
+      process.stderr.write(`--header ${JSON.stringify(h)}: expected name=value\n`);
+      return 1;
+    }
+    headers[h.slice(0, eq).toLowerCase()] = h.slice(eq + 1);
+  }
+  let config;
+  try {
+    config = await loadConfigFile(values.config);
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    return 1;
+  }
+  await Promise.all(config.rules.map((r) => r.client.destroy()));
+  // The same reading of a request as the Check path, so explain normalizes paths exactly as serving does.
+  const view = readCheckRequest({
+    attributes: { request: { http: { method: values.method, host: values.host, path: values.path, headers } } },
+  });
+  if ('invalid' in view) {
+    process.stderr.write(`${view.invalid}\n`);
+    return 1;
+  }
+  const rules = config.rules.map((r) => ({ name: r.settings.name, enabled: r.settings.enabled, matcher: r.matcher }));
+  const list = explainRules(rules, view.input);
+  process.stdout.write(values.json ? explanationsToJson(list, view.input) : formatExplanations(list, view.input));
+  return 0;
 }
 
 async function serve(args: readonly string[]): Promise<number> {
