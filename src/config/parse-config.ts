@@ -46,7 +46,12 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 15_000,
 } as const;
 
-/** Parses YAML text into settings; `issues` receives every problem, located by key path. */
+/**
+ * Parses YAML text into settings; `issues` receives every problem, located by key path.
+ * Settings come back whenever the document is a mapping, even with issues, so that later
+ * stages (conditions) can report theirs in the same pass; they are usable only when
+ * `issues` is empty.
+ */
 export function parseConfigText(text: string, issues: Issues): AdapterSettings | undefined {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   for (const err of doc.errors) {
@@ -84,7 +89,7 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
     workers: parseWorkers(root.workers, issues),
     rules: parseRules(root.rules, issues),
   };
-  return issues.empty ? settings : undefined;
+  return settings;
 }
 
 function readAddress(

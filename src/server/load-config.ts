@@ -45,6 +45,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
   const issues = new Issues();
   const settings = parseConfigText(text, issues);
   if (!settings) throw new ConfigError(source, issues.list);
+  // Conditions are compiled even when the settings had problems, so one run lists them all.
 
   const matchers = settings.rules.map((rule) => compileMatch(rule.match, issues));
   const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues)));

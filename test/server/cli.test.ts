@@ -1,0 +1,116 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { main } from '../../src/server/cli';
+import { TestAdapter, configYaml, ruleYaml, writeConfig } from '../helpers/adapter';
+
+/** Runs the CLI in-process and captures what it writes. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const BROKEN = `rules:
+  - name: orders
+    service: { url: "http://auth:8000", timeout: ten }
+    match: { mode: complex, permissions: [{ and_rules: { rules: [] } }] }
+`;
+
+describe('validate', () => {
+  test('accepts the example config', async () => {
+    const r = await run(['validate', '--config', 'config/example.yaml']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ok (1 rule)');
+  });
+
+  test('rejects a broken config with every error, its file and key path, and exit 1', async () => {
+    const file = writeConfig(BROKEN);
+    const r = await run(['validate', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`invalid config ${file}`);
+    expect(r.err).toContain('rules[0].service.timeout: expected a duration like "250ms" or "10s"');
+    expect(r.err).toContain('rules[0].match.permissions[0].and_rules.rules');
+  });
+
+  test('names a missing file', async () => {
+    const r = await run(['validate', '--config', '/nonexistent/adapter.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('/nonexistent/adapter.yaml');
+    expect(r.err).toContain('cannot read the file');
+  });
+
+  test('requires --config', async () => {
+    const r = await run(['validate']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('missing --config FILE');
+  });
+});
+
+describe('serve', () => {
+  test('refuses to start on a broken config', async () => {
+    const r = await run(['serve', '--config', writeConfig(BROKEN)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('refusing to start');
+  });
+});
+
+describe('explain', () => {
+  const config = `rules:
+  - name: site
+    service: { url: "http://127.0.0.1:1" }
+    match:
+      mode: whitelist
+      conditions:
+        - path: /public/*
+`;
+
+  test('says a whitelisted path skips authentication and a traversal does not', async () => {
+    const file = writeConfig(config);
+    const pub = await run(['explain', '--config', file, '--path', '/public/a']);
+    expect(pub.code).toBe(0);
+    expect(pub.out).toContain('rule "site": no authentication');
+    const trick = await run(['explain', '--config', file, '--path', '/public/../admin', '--json']);
+    const json = JSON.parse(trick.out);
+    expect(json.request.path).toBe('/admin');
+    expect(json.rules[0]).toMatchObject({ rule: 'site', needsAuth: true });
+  });
+
+  test('rejects a malformed --header', async () => {
+    const r = await run(['explain', '--config', writeConfig(config), '--header', 'novalue']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('expected name=value');
+  });
+});
+
+describe('health', () => {
+  test('answers SERVING for "" and for the Authorization service', async () => {
+    const adapter = await TestAdapter.start(configYaml(ruleYaml('a', 'http://127.0.0.1:1')));
+    const def = protoLoader.loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), { enums: String });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
+    const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${adapter.server.grpcPort}`, grpc.credentials.createInsecure()) as unknown as {
+      Check(req: { service: string }, cb: (err: Error | null, res: { status: string }) => void): void;
+      close(): void;
+    };
+    const check = (service: string) =>
+      new Promise<string>((resolve, reject) => client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))));
+    try {
+      expect(await check('')).toBe('SERVING');
+      expect(await check('envoy.service.auth.v3.Authorization')).toBe('SERVING');
+      await expect(check('other.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    } finally {
+      client.close();
+      await adapter.close();
+    }
+  });
+});
