@@ -38,6 +38,26 @@ const DOMAIN_LABEL = '[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?';
 const DOMAIN = new RegExp(`^(\\*\\.)?${DOMAIN_LABEL}(\\.${DOMAIN_LABEL})*$`, 'i');
 /** Segments a normalized request path can never hold, so a condition holding them never matches. */
 const NOT_NORMALIZED = /\/\/|\/\.\.?(\/|$)/;
+const ESCAPE = /%(..)?/g;
+const UNRESERVED = /[A-Za-z0-9._~-]/;
+
+/**
+ * Why a literal path can never equal a normalized request path, if it cannot: request
+ * paths have dot-segments resolved, "//" merged, escapes of unreserved characters decoded
+ * and other escapes in uppercase, and are unsafe (always authenticated) with an encoded "/" or "\".
+ */
+function pathFormProblem(text: string, caseSensitive: boolean): string | undefined {
+  if (NOT_NORMALIZED.test(text)) return '"//", "." and ".." segments are resolved';
+  for (const m of text.matchAll(ESCAPE)) {
+    const hex = m[1];
+    if (hex === undefined || !/^[0-9A-Fa-f]{2}$/.test(hex)) return `"${m[0]}" is not a valid escape`;
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    if (ch === '/' || ch === '\\') return `"${m[0]}" (an encoded "${ch}") makes a request path unsafe, so it is always authenticated`;
+    if (UNRESERVED.test(ch)) return `"${m[0]}" is decoded to "${ch}"`;
+    if (caseSensitive && hex !== hex.toUpperCase()) return `escapes are uppercased ("%${hex.toUpperCase()}")`;
+  }
+  return undefined;
+}
 
 /**
  * The host as a backend resolves it: no port, no trailing dot, lowercase. Without this a
@@ -103,8 +123,11 @@ function compilePath(cond: RawObject, condPath: string, issues: Issues): TracedM
       issues.add(at, `expected a path starting with "/", got ${describe(raw)}`);
     } else if (mode === 'prefix' ? text.includes('*') : modeRaw === undefined && text.includes('*')) {
       issues.add(at, `"*" is only allowed at the end (prefix match); use pathMatch: regex for patterns, got ${describe(raw)}`);
-    } else if (NOT_NORMALIZED.test(text)) {
-      issues.add(at, `request paths are normalized ("//" merged, "." and ".." resolved) before matching, so ${describe(raw)} can never match; write the normalized path`);
+    } else {
+      const problem = pathFormProblem(text, !ignoreCase);
+      if (problem) {
+        issues.add(at, `request paths are normalized before matching (${problem}), so ${describe(raw)} can never match; write the normalized path`);
+      }
     }
     test = mode === 'prefix' ? prefixString(text, ignoreCase) : exactString(text, ignoreCase);
   }
@@ -202,7 +225,7 @@ function compileCondition(value: unknown, path: string, issues: Issues): TracedM
     issues.add(path, 'a condition needs at least one of domain, path or headers; an empty one would match every request');
     return new ConstMatcher(path, 'invalid condition', false);
   }
-  return new AndMatcher(path, 'condition', parts);
+  return new AndMatcher(path, parts.map((p) => p.label).join(', '), parts);
 }
 
 /** Compiles `match.conditions` into one matcher that holds when any condition holds. */

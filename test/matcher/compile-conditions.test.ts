@@ -57,6 +57,9 @@ table('path: exact, trailing "*" prefix, pathMatch override, case sensitivity, n
   [{ path: '/App/Order', caseSensitive: false }, { path: '/APP/ORDER' }, true],
   [{ path: '/app/v[0-9]+', pathMatch: 'regex', caseSensitive: false }, { path: '/APP/V2' }, true],
   [{ path: '/app/v[0-9]+', pathMatch: 'regex' }, { path: '/APP/V2' }, false],
+  [{ path: '/caf%C3%A9' }, { path: '/caf%c3%a9' }, true],
+  [{ path: '/caf%c3%a9', caseSensitive: false }, { path: '/caf%C3%A9' }, true],
+  [{ path: '/~user/*' }, { path: '/%7Euser/x' }, true],
 ]);
 
 table('headers: every op, missing header fails all but the negative ones', [
@@ -197,6 +200,10 @@ describe('bad conditions fail with the key path', () => {
     [[{ path: '/api/*/users' }], 'rules[0].match.conditions[0].path: "*" is only allowed at the end'],
     [[{ path: '/public/../admin' }], 'rules[0].match.conditions[0].path: request paths are normalized'],
     [[{ path: '//x/*' }], 'rules[0].match.conditions[0].path: request paths are normalized'],
+    [[{ path: '/%7Euser/*' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%7E" is decoded to "~")'],
+    [[{ path: '/a%2Fb' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%2F" (an encoded "/")'],
+    [[{ path: '/caf%c3%a9' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching (escapes are uppercased ("%C3"))'],
+    [[{ path: '/a%zz' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%zz" is not a valid escape)'],
     [[{ path: '/a', caseSensitive: 'no' }], 'rules[0].match.conditions[0].caseSensitive: expected true or false'],
     [[{ domain: 'a.com', caseSensitive: false }], 'rules[0].match.conditions[0].caseSensitive: only applies together with path'],
     [[{ domain: '*example.com' }], 'rules[0].match.conditions[0].domain: expected a host name'],
