@@ -50,7 +50,8 @@ class TreeRule implements RuleMatcher {
     const reason = matched
       ? `${this.mode}: ${what} matched at ${last.path} (${last.label}); ${outcome}`
       : `${this.mode}: no ${what} matched; ${outcome}`;
-    return { needsAuth, reason, trace: nodes.map((n) => n.path) };
+    const steps = nodes.map((n) => ({ path: n.path, label: n.label, matched: n.matches(input) }));
+    return { needsAuth, reason, trace: nodes.map((n) => n.path), steps };
   }
 }
 

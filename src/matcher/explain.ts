@@ -1,4 +1,4 @@
-import type { CheckInput, RuleMatcher } from './types';
+import type { CheckInput, RuleMatcher, TraceStep } from './types';
 
 /** What `explain` needs of a loaded rule. */
 export interface CompiledRule {
@@ -15,6 +15,8 @@ export interface RuleExplanation {
   readonly needsAuth: boolean;
   readonly reason: string;
   readonly trace: readonly string[];
+  /** `trace` with each node's test and result; empty when the outcome needed no tree (mode all, unsafe path). */
+  readonly steps: readonly TraceStep[];
 }
 
 /** Explains every rule against one request; the debug path only, never called per check. */
@@ -29,9 +31,10 @@ export function explainRules(rules: readonly CompiledRule[], input: CheckInput):
         needsAuth: false,
         reason: `rule disabled (enabled: false), so it never authenticates; enabled, it would ${would} authentication: ${e.reason}`,
         trace: e.trace,
+        steps: e.steps ?? [],
       };
     }
-    return { rule: r.name, enabled: true, needsAuth: e.needsAuth, reason: e.reason, trace: e.trace };
+    return { rule: r.name, enabled: true, needsAuth: e.needsAuth, reason: e.reason, trace: e.trace, steps: e.steps ?? [] };
   });
 }
 
@@ -44,7 +47,10 @@ export function formatExplanations(list: readonly RuleExplanation[], input: Chec
     const verdict = !e.enabled ? 'disabled' : e.needsAuth ? 'NEEDS AUTHENTICATION' : 'no authentication';
     lines.push(`rule ${JSON.stringify(e.rule)}: ${verdict}`);
     lines.push(`  reason: ${e.reason}`);
-    if (e.trace.length > 0) {
+    if (e.steps.length > 0) {
+      lines.push('  trace:');
+      for (const s of e.steps) lines.push(`    ${s.matched ? 'yes' : 'no '} ${s.path}: ${s.label}`);
+    } else if (e.trace.length > 0) {
       lines.push('  trace:');
       for (const p of e.trace) lines.push(`    ${p}`);
     }

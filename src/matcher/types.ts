@@ -38,6 +38,15 @@ export interface MatchExplanation {
   readonly reason: string;
   /** Key paths into the config, outermost first, of the nodes that decided the outcome. */
   readonly trace: readonly string[];
+  /** The same nodes as `trace`, each with what it tests and whether it held for this request. */
+  readonly steps?: readonly TraceStep[];
+}
+
+/** One node of an explanation's trace. */
+export interface TraceStep {
+  readonly path: string;
+  readonly label: string;
+  readonly matched: boolean;
 }
 
 /** A rule's compiled `match` block. */

@@ -31,7 +31,9 @@ describe('explain', () => {
     expect(lines).toContain('rule "seed-b": no authentication');
     expect(lines).toContain('rule "public": NEEDS AUTHENTICATION');
     expect(lines).toContain('rule "off": disabled');
-    expect(lines).toContain('    rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1].not_rule.url_path');
+    expect(lines).toContain('    yes rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1].not_rule.url_path: url_path exact "/api/appa/bbb"');
+    expect(lines).toContain('    no  rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1]: not_rule');
+    expect(lines).toContain('    no  rules[0].match.conditions[0].path: path prefix "/api/appc/"');
   });
 
   test('an unsafe path is called out', () => {
