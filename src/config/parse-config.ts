@@ -279,12 +279,7 @@ function parseServiceTls(value: unknown, path: string, issues: Issues): ServiceT
 function parseMatch(value: unknown, path: string, issues: Issues): RawMatch {
   const match = readObject(value, path, issues, ['mode', 'conditions', 'permissions']);
   const mode = readEnum(match, 'mode', path, issues, MATCH_MODES, 'all');
-  if ((mode === 'whitelist' || mode === 'blacklist') && match?.conditions === undefined) {
-    issues.add(keyPath(path, 'conditions'), `required for mode ${mode}: a list of conditions`);
-  }
-  if (mode === 'complex' && match?.permissions === undefined) {
-    issues.add(keyPath(path, 'permissions'), 'required for mode complex: a list of Envoy RBAC permissions');
-  }
+  // Whether conditions or permissions are present and well-formed is src/matcher's to say.
   if (mode !== 'complex' && match?.permissions !== undefined) {
     issues.add(keyPath(path, 'permissions'), `only used with mode complex; mode is ${mode}`);
   }

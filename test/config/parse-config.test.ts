@@ -51,7 +51,7 @@ describe('parseConfigText', () => {
     ['workers: many\n' + MINIMAL, 'workers: expected a whole number from 1 to 256 or "auto"'],
     ['logs: { level: info }\n' + MINIMAL, 'logs: unknown key; expected one of: grpc, admin, log'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { allowedHeaders: ["bad header"] }\n', 'rules[0].request.allowedHeaders[0]: expected an HTTP header name'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n    match: { mode: whitelist }\n', 'rules[0].match.conditions: required for mode whitelist'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n    match: { mode: all, conditions: [] }\n', 'rules[0].match.conditions: only used with mode whitelist or blacklist'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", path: "check" }\n', 'rules[0].service.path: expected a path starting with "/"'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", tls: { ca: ca.pem } }\n', 'rules[0].service.tls: only applies to an https:// url'],
     ['rules:\n  - name: a\n    service: { url: "https://a:1", tls: { cert: c.pem } }\n', 'rules[0].service.tls: cert and key go together'],
