@@ -36,16 +36,18 @@ export const K8S_FILES = ['configmap.yaml', 'deployment.yaml', 'service.yaml', '
 
 /** Every document of every manifest, failing on YAML errors rather than skipping them. */
 export function readManifests(files: readonly string[] = K8S_FILES): Array<{ file: string; index: number; obj: K8sObject }> {
+  return files.flatMap((file) => parseManifests(readText(file), file));
+}
+
+export function parseManifests(text: string, file: string): Array<{ file: string; index: number; obj: K8sObject }> {
   const out: Array<{ file: string; index: number; obj: K8sObject }> = [];
-  for (const file of files) {
-    const docs = parseAllDocuments(readText(file), { uniqueKeys: true });
-    if (!Array.isArray(docs)) throw new Error(`${file}: no YAML documents`);
-    docs.forEach((doc, index) => {
-      if (doc.errors.length > 0) throw new Error(`${file} document ${index}: ${doc.errors[0].message}`);
-      const obj = doc.toJS() as K8sObject | null;
-      if (obj !== null) out.push({ file, index, obj });
-    });
-  }
+  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  if (!Array.isArray(docs)) throw new Error(`${file}: no YAML documents`);
+  docs.forEach((doc, index) => {
+    if (doc.errors.length > 0) throw new Error(`${file} document ${index}: ${doc.errors[0].message}`);
+    const obj = doc.toJS() as K8sObject | null;
+    if (obj !== null) out.push({ file, index, obj });
+  });
   return out;
 }
 
