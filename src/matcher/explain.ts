@@ -1,7 +1,7 @@
 import type { CheckInput, RuleMatcher, TraceStep } from './types';
 
 /** What `explain` needs of a loaded rule. */
-export interface CompiledRule {
+export interface ExplainableRule {
   readonly name: string;
   readonly enabled: boolean;
   readonly matcher: RuleMatcher;
@@ -20,7 +20,7 @@ export interface RuleExplanation {
 }
 
 /** Explains every rule against one request; the debug path only, never called per check. */
-export function explainRules(rules: readonly CompiledRule[], input: CheckInput): RuleExplanation[] {
+export function explainRules(rules: readonly ExplainableRule[], input: CheckInput): RuleExplanation[] {
   return rules.map((r) => {
     const e = r.matcher.explain(input);
     if (!r.enabled) {

@@ -4,5 +4,5 @@ export { compileConditions } from './compile-conditions';
 export { compileHeaderMatcher } from './header-matcher';
 export { compileStringMatcher } from './string-matcher';
 export { explainRules, formatExplanations, explanationsToJson } from './explain';
-export type { CompiledRule, RuleExplanation } from './explain';
+export type { ExplainableRule, RuleExplanation } from './explain';
 export type { CheckInput, Matcher, MatchExplanation, RuleMatcher, StringMatcher, TracedMatcher, TraceStep } from './types';
