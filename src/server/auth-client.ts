@@ -12,7 +12,7 @@ export interface ServiceTlsMaterial {
 
 export type AuthCallResult =
   | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
-  | { readonly ok: false; readonly cause: UnavailableKind | 'cancelled'; readonly elapsedMs: number };
+  | { readonly ok: false; readonly cause: UnavailableKind | 'cancelled' | 'invalid_request'; readonly elapsedMs: number };
 
 export interface CallLimits {
   readonly timeoutMs: number;
@@ -71,10 +71,10 @@ export class AuthClient {
         body: req.body,
         signal: controller.signal,
       });
-      const body = await readBounded(res.body, limits.maxBodyBytes);
+      const { body, truncated } = await readBounded(res.body, limits.maxBodyBytes);
       return {
         ok: true,
-        response: { status: res.statusCode, headers: res.headers as AuthResponse['headers'], body },
+        response: { status: res.statusCode, headers: res.headers as AuthResponse['headers'], body, truncated },
         elapsedMs: performance.now() - started,
       };
     } catch (err) {
@@ -97,15 +97,20 @@ export class AuthClient {
 }
 
 /** Keeps at most `max` bytes; past that it stops reading and drops the connection rather than drain an endless body. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<Buffer> {
+async function readBounded(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  max: number,
+): Promise<{ body: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let truncated = false;
   for await (const chunk of body) {
     const room = max - size;
     if (chunk.length >= room) {
       if (room > 0) chunks.push(chunk.subarray(0, room));
       size = max;
       if (chunk.length > room) {
+        truncated = true;
         body.destroy();
         break;
       }
@@ -114,12 +119,16 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
     chunks.push(chunk);
     size += chunk.length;
   }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  return { body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), truncated };
 }
 
-function classify(err: unknown): UnavailableKind {
+function classify(err: unknown): UnavailableKind | 'invalid_request' {
   const code = (err as { code?: string } | null)?.code ?? '';
   switch (code) {
+    // undici refused to send the request (a header it cannot write): never the service's fault,
+    // so never "unavailable", which loose mode would let through.
+    case 'UND_ERR_INVALID_ARG':
+      return 'invalid_request';
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':

@@ -33,6 +33,8 @@ const EMPTY = Buffer.alloc(0);
 const INVALID_ATTRIBUTES_STATUS = 403;
 /** Status for a client request that cannot be forwarded faithfully (bad method, control characters). */
 const INVALID_REQUEST_STATUS = 400;
+/** Status for a client request whose forwarded head is over `request.maxHeaderBytes`. */
+const TOO_LARGE_STATUS = 431;
 
 function deny(reason: Reason, rule: string, status: number): Decision {
   return { kind: 'deny', reason, rule, status, headers: [], body: EMPTY };
@@ -91,8 +93,9 @@ async function authenticate(
   const built = buildAuthRequest(settings, view);
   if (!built.ok) {
     if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+    // Counted with the bound's kind, but denied in every mode: only the client can cause it.
     calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
-    return resolveOutcome(settings, { kind: 'unavailable', cause: 'request_too_large' });
+    return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
   }
   const result = await rule.client.call(
     built.request,
@@ -115,6 +118,8 @@ async function authenticate(
   } else {
     // A cancelled call has no listener left; fail closed regardless of mode.
     if (result.cause === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
+    // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
+    if (result.cause === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
     outcome = { kind: 'unavailable', cause: result.cause };
     calls.push({ rule: settings.name, unavailable: result.cause, elapsedMs: result.elapsedMs });
   }

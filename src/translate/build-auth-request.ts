@@ -1,5 +1,5 @@
 import type { RuleSettings } from '../config';
-import type { CheckView } from './check-request';
+import { utf8Bytes, type CheckView } from './check-request';
 import { B3_PREFIX, HOP_BY_HOP, TRACE_HEADERS } from './hop-by-hop';
 import type { AuthRequest } from './types';
 
@@ -7,7 +7,10 @@ export type AuthRequestResult =
   | { readonly ok: true; readonly request: AuthRequest }
   /** The client's request cannot be forwarded faithfully: deny it rather than send something else. */
   | { readonly ok: false; readonly invalid: string }
-  /** Within a configured bound (`request.maxHeaderBytes`); treated as "auth service unavailable". */
+  /**
+   * Over `request.maxHeaderBytes`. Only the client controls these bytes, so this is a denial
+   * (431), never "unavailable": in loose mode that would let a padded token skip authentication.
+   */
   | { readonly ok: false; readonly tooLarge: string };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -19,26 +22,35 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 /**
  * Builds the HTTP request to the auth service the way the seed describes it: original method,
  * `service.path` + original path and query, Host, Content-Length, the token header(s), the
- * allowed headers and trace context, and the body only when enabled.
+ * allowed headers and trace context, and the body only when enabled. Header values travel as
+ * the bytes Envoy saw (UTF-8 text re-encoded, `header_map` raw bytes as they were); anything
+ * an HTTP/1.1 message cannot carry unchanged makes the request invalid, never different.
  */
 export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthRequestResult {
   const { input } = view;
   if (!TOKEN.test(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 
   const original = input.pathSafe ? input.path : view.rawPath;
-  if (!PATH_CHARS.test(original)) return { ok: false, invalid: 'path holds a space or control character' };
-  const path = rule.service.path + (original.charCodeAt(0) === 0x2f ? original : `/${original}`);
+  if (original.charCodeAt(0) !== 0x2f) return { ok: false, invalid: 'path is empty or does not start with "/"' };
+  if (!PATH_CHARS.test(original)) return { ok: false, invalid: 'path holds a space, a control or a non-ASCII character' };
+  const path = rule.service.path + original;
 
+  const host = utf8Bytes(input.host);
+  if (BAD_VALUE.test(host)) return { ok: false, invalid: 'host holds a control character' };
   const body = rule.request.body.enabled && view.body ? cut(view.body, rule.request.body.maxBytes) : undefined;
   const headers: Record<string, string> = {
-    host: input.host,
+    host,
     'content-length': String(body ? body.length : 0),
   };
-  let size = input.host.length;
+  // The request line and every header line count: it is all one head the auth service must accept.
+  let size = path.length + host.length;
   const src = input.headers;
+  const opaque = view.opaqueHeaders;
   const copy = (name: string): string | undefined => {
-    const value = src.get(name);
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length') return undefined;
+    const text = src.get(name);
+    if (text === undefined || HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length') return undefined;
+    if (!TOKEN.test(name)) return 'a header name is not an HTTP token';
+    const value = opaque?.get(name) ?? utf8Bytes(text);
     if (BAD_VALUE.test(value)) return `header ${name} holds a control character`;
     headers[name] = value;
     size += name.length + value.length;
@@ -63,9 +75,11 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
       if (bad) return { ok: false, invalid: bad };
     }
   }
-  if (BAD_VALUE.test(input.host)) return { ok: false, invalid: 'host holds a control character' };
   if (size > rule.request.maxHeaderBytes) {
-    return { ok: false, tooLarge: `forwarded headers are ${size} bytes, over request.maxHeaderBytes ${rule.request.maxHeaderBytes}` };
+    return {
+      ok: false,
+      tooLarge: `request line and forwarded headers are ${size} bytes, over request.maxHeaderBytes ${rule.request.maxHeaderBytes}`,
+    };
   }
   return { ok: true, request: { method: input.method, path, headers, body } };
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { normalizePath } from './normalize-path';
 import type { CheckInput } from '../matcher';
 
@@ -48,6 +49,12 @@ export interface CheckView {
   readonly requestId: string;
   readonly ruleName: string | undefined;
   readonly body: Buffer | undefined;
+  /**
+   * Header values whose bytes (from `header_map` raw values) are not UTF-8, as latin1 strings
+   * holding those exact bytes: `input.headers` has them decoded as latin1 too, and the auth
+   * request must carry the bytes, not a UTF-8 re-encoding. Undefined when there are none.
+   */
+  readonly opaqueHeaders: ReadonlyMap<string, string> | undefined;
 }
 
 export type InvalidCheckRequest = { readonly invalid: string };
@@ -60,7 +67,7 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
   const http = attrs?.request?.http;
   if (!attrs || !http) return { invalid: 'CheckRequest has no attributes.request.http' };
 
-  const headers = readHeaders(http);
+  const { headers, opaque } = readHeaders(http);
   const rawPath = http.path || headers.get(':path') || '';
   const host = http.host || headers.get(':authority') || headers.get('host') || '';
   const method = http.method || headers.get(':method') || '';
@@ -93,33 +100,51 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     requestId: headers.get('x-request-id') ?? http.id ?? '',
     ruleName: attrs.context_extensions?.rule,
     body: readBody(http),
+    opaqueHeaders: opaque,
   };
 }
 
 /**
  * Envoy sends either `headers` (already lowercased, repeats joined with ",") or, in
  * `encode_raw_headers` mode, `header_map` with one entry per occurrence and bytes in
- * `raw_value`. Both end up as the same map.
+ * `raw_value`. Both end up as the same map of text decoded from UTF-8; raw bytes that are
+ * not UTF-8 are kept exactly in `opaque` (see CheckView.opaqueHeaders).
  */
-function readHeaders(http: HttpRequestMessage): Map<string, string> {
+function readHeaders(http: HttpRequestMessage): { headers: Map<string, string>; opaque: Map<string, string> | undefined } {
   const out = new Map<string, string>();
+  let opaque: Map<string, string> | undefined;
   const list = http.header_map?.headers;
   if (list && list.length > 0) {
     for (const h of list) {
       if (!h.key) continue;
       const name = h.key.toLowerCase();
-      const value = h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : (h.value ?? '');
+      const raw = h.raw_value && h.raw_value.length > 0 ? h.raw_value : undefined;
+      const utf8 = raw === undefined || isUtf8(raw);
+      const value = raw === undefined ? (h.value ?? '') : raw.toString(utf8 ? 'utf8' : 'latin1');
       const prev = out.get(name);
       out.set(name, prev === undefined ? value : `${prev},${value}`);
+      const prevBytes = opaque?.get(name);
+      if (!utf8 || prevBytes !== undefined) {
+        const bytes = raw ? raw.toString('latin1') : utf8Bytes(value);
+        const before = prevBytes ?? (prev === undefined ? undefined : utf8Bytes(prev));
+        opaque ??= new Map();
+        opaque.set(name, before === undefined ? bytes : `${before},${bytes}`);
+      }
     }
-    return out;
+    return { headers: out, opaque };
   }
   const map = http.headers;
   if (map) {
     for (const key in map) out.set(key.toLowerCase(), map[key]);
   }
-  return out;
+  return { headers: out, opaque };
 }
+
+/** The UTF-8 bytes of `text` as a latin1 string, one character per byte. */
+export function utf8Bytes(text: string): string {
+  return ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+}
+const ASCII = /^[\x00-\x7f]*$/;
 
 function readBody(http: HttpRequestMessage): Buffer | undefined {
   if (http.raw_body && http.raw_body.length > 0) return http.raw_body;

@@ -32,7 +32,8 @@ function allow(settings: ResponseSettings, res: AuthResponse): AuthOutcome {
 }
 
 function deny(reason: 'auth_denied' | 'result_header_false', res: AuthResponse): AuthOutcome {
-  const utf8 = res.body.length === 0 || isUtf8(res.body);
+  const body = res.truncated ? withoutCutCharacter(res.body) : res.body;
+  const utf8 = body.length === 0 || isUtf8(body);
   const headers: Array<readonly [string, string]> = [];
   for (const name in res.headers) {
     if (HOP_BY_HOP.has(name) || name === 'content-length') continue;
@@ -43,10 +44,24 @@ function deny(reason: 'auth_denied' | 'result_header_false', res: AuthResponse):
     if (Array.isArray(value)) for (const v of value) headers.push([name, v]);
     else headers.push([name, value]);
   }
-  return { kind: 'deny', reason, status: res.status, headers: headers as HeaderList, body: utf8 ? res.body : EMPTY };
+  return { kind: 'deny', reason, status: res.status, headers: headers as HeaderList, body: utf8 ? body : EMPTY };
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A body cut at `response.maxBodyBytes` may end inside a multi-byte UTF-8 character; that
+ * partial character (at most 3 bytes) is dropped so the rest still passes as UTF-8.
+ */
+function withoutCutCharacter(body: Buffer): Buffer {
+  if (isUtf8(body)) return body;
+  for (let drop = 1; drop <= 3 && drop < body.length; drop++) {
+    const lead = body[body.length - drop];
+    if ((lead & 0xc0) === 0x80) continue;
+    return lead >= 0xc0 ? body.subarray(0, body.length - drop) : body;
+  }
+  return body;
+}
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -17,6 +17,8 @@ export interface AuthResponse {
   /** Lowercased names; repeated headers as arrays (set-cookie). */
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: Buffer;
+  /** The body went on past `response.maxBodyBytes` and was cut there, possibly inside a UTF-8 character. */
+  readonly truncated?: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export type Reason =
   | 'unavailable_strict'
   | 'unknown_rule'
   | 'invalid_request'
+  | 'request_too_large'
   | 'internal_error';
 
 /** Why the auth service counted as unavailable; metric label `kind`. */
