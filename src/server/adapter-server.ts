@@ -1,32 +1,40 @@
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ConfigError } from '../config';
 import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
-import { loadConfigFile, retiredClients, type LoadedConfig } from './load-config';
+import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
+import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
+import { retiredClients, type LoadedConfig } from './load-config';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
 import { redactConfig } from './redact-config';
+import { watchConfigFile } from './watch-config';
 
 export interface StartOptions {
   readonly configFile: string;
-  /** Reload when the file changes (and on SIGHUP when signals are handled). */
+  /** The config text, when already read (cluster workers get the text the primary validated). */
+  readonly configText?: string;
+  /** Reload when the file changes. */
   readonly watch?: boolean;
   /** Install SIGTERM/SIGINT (drain, then exit 0) and SIGHUP (reload) handlers. */
   readonly handleSignals?: boolean;
+  /** Serve /healthz, /readyz, /metrics and /config at admin.address (default true; cluster workers leave it to the primary). */
+  readonly admin?: boolean;
   readonly logger?: Logger;
+  readonly metrics?: Metrics;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
-const WATCH_DEBOUNCE_MS = 100;
 
 /** The adapter process: gRPC Check + Health, the admin server, reload and drain. */
 export class AdapterServer {
   private config: LoadedConfig;
   private readonly grpcServer: grpc.Server;
+  private readonly grpcCredentials: GrpcCredentials;
   private readonly health: HealthImplementation;
   private readonly admin: http.Server | undefined;
   private inFlight = 0;
@@ -34,19 +42,22 @@ export class AdapterServer {
   private draining = false;
   private bound = false;
   private watcher: FSWatcher | undefined;
-  private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
   grpcPort = 0;
   adminPort = 0;
 
   private constructor(
     readonly configFile: string,
+    private lastText: string,
     initial: LoadedConfig,
     readonly logger: Logger,
+    private readonly ownLogger: boolean,
     readonly metrics: Metrics,
+    serveAdmin: boolean,
   ) {
     this.config = initial;
     this.grpcServer = new grpc.Server();
+    this.grpcCredentials = createGrpcCredentials(initial.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
     this.health.addToServer(this.grpcServer);
     this.grpcServer.addService(authorizationService(), {
@@ -57,43 +68,70 @@ export class AdapterServer {
         track: (delta) => this.track(delta),
       }),
     });
-    this.admin = initial.settings.admin.address
-      ? createAdminServer({
-          metrics,
-          ready: () => this.bound && !this.draining,
-          config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),
-        })
-      : undefined;
+    metrics.reportInFlight(() => this.inFlight);
+    this.admin =
+      serveAdmin && initial.settings.admin.address
+        ? createAdminServer({
+            metrics: () => metrics.registry.metrics(),
+            metricsContentType: metrics.registry.contentType,
+            ready: () => this.ready,
+            config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),
+          })
+        : undefined;
   }
 
-  /** Loads the config (refusing to start on an invalid one), binds both ports and reports SERVING. */
-  static async start(options: StartOptions): Promise<AdapterServer> {
-    const config = await loadConfigFile(options.configFile);
+  /**
+   * Loads the config (refusing an invalid one) and opens the admin port, which answers /readyz
+   * with 503 until `listen()` has bound the gRPC port.
+   */
+  static async create(options: StartOptions): Promise<AdapterServer> {
+    const text = options.configText ?? (await readConfigText(options.configFile));
+    const config = await compileCheckedConfig(text, options.configFile);
     const logger = options.logger ?? createLogger(config.settings.log.level);
-    const server = new AdapterServer(options.configFile, config, logger, new Metrics());
-    await server.bind();
+    const server = new AdapterServer(
+      options.configFile,
+      text,
+      config,
+      logger,
+      options.logger === undefined,
+      options.metrics ?? new Metrics(),
+      options.admin ?? true,
+    );
+    try {
+      if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
+    } catch (err) {
+      await server.destroyPools();
+      throw err;
+    }
+    return server;
+  }
+
+  /** `create`, then `listen`, then the file watch and signal handlers asked for. */
+  static async start(options: StartOptions): Promise<AdapterServer> {
+    const server = await AdapterServer.create(options);
+    try {
+      await server.listen();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     if (options.watch) server.watchFile();
     if (options.handleSignals) server.handleSignals();
     return server;
   }
 
-  private async bind(): Promise<void> {
+  /** Binds the gRPC port and reports SERVING on health and /readyz. */
+  async listen(): Promise<void> {
     const { settings, grpcTls } = this.config;
-    const credentials = grpcTls
-      ? grpc.ServerCredentials.createSsl(
-          grpcTls.clientCa ?? null,
-          [{ cert_chain: grpcTls.cert, private_key: grpcTls.key }],
-          grpcTls.clientCa !== undefined,
-        )
-      : grpc.ServerCredentials.createInsecure();
     this.grpcPort = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(settings.grpc.address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      this.grpcServer.bindAsync(settings.grpc.address, this.grpcCredentials.credentials, (err, port) =>
+        err ? reject(new Error(`grpc.address ${settings.grpc.address}: cannot listen: ${err.message}`)) : resolve(port),
+      );
     });
-    if (this.admin) this.adminPort = await listen(this.admin, settings.admin.address);
     this.bound = true;
     for (const s of HEALTH_SERVICES) this.health.setStatus(s, 'SERVING');
     this.logger.info(
-      { grpcPort: this.grpcPort, adminPort: this.adminPort, rules: this.config.rules.length, tls: Boolean(grpcTls) },
+      { grpcPort: this.grpcPort, adminPort: this.adminPort, rules: this.config.rules.length, tls: tlsMode(grpcTls) },
       'ext-authz-adapter serving',
     );
   }
@@ -106,47 +144,63 @@ export class AdapterServer {
     return this.inFlight;
   }
 
+  /** Config loaded, gRPC port bound, not draining. */
+  get ready(): boolean {
+    return this.bound && !this.draining;
+  }
+
   private track(delta: 1 | -1): void {
     this.inFlight += delta;
-    this.metrics.inFlight.set(this.inFlight);
     if (this.inFlight === 0 && this.idle) this.idle();
   }
 
   /**
-   * Validates the file completely, then swaps it in at once. Calls in flight keep the config they
-   * started with; an invalid file is logged and counted, and the old config keeps serving.
+   * Validates the new config completely, then swaps it in at once. Calls in flight keep the config
+   * they started with; an invalid config is logged and counted, and the old one keeps serving.
+   * `text` replaces reading the file (cluster workers apply the text the primary validated).
    */
-  reload(): Promise<boolean> {
-    this.reloading = this.reloading.then(() => this.reloadNow());
+  reload(text?: string): Promise<boolean> {
+    return this.enqueueReload(text, false);
+  }
+
+  private enqueueReload(text: string | undefined, onlyIfChanged: boolean): Promise<boolean> {
+    this.reloading = this.reloading.then(() => this.reloadNow(text, onlyIfChanged));
     return this.reloading;
   }
 
-  private async reloadNow(): Promise<boolean> {
+  private async reloadNow(givenText: string | undefined, onlyIfChanged: boolean): Promise<boolean> {
+    if (this.draining) return false;
     const previous = this.config;
+    let next: LoadedConfig;
     try {
-      const next = await loadConfigFile(this.configFile, previous);
-      this.config = next;
-      for (const client of retiredClients(previous, next)) {
-        client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed'));
-      }
-      this.metrics.reloads.inc({ result: 'success' });
-      this.logger.info({ rules: next.rules.length }, 'config reloaded');
-      return true;
+      const text = givenText ?? (await readConfigText(this.configFile));
+      if (onlyIfChanged && text === this.lastText) return true;
+      // Remembered even when rejected, so an invalid file is reported once, not on every directory event.
+      this.lastText = text;
+      next = await compileCheckedConfig(text, this.configFile, previous);
     } catch (err) {
-      this.metrics.reloads.inc({ result: 'failure' });
+      this.metrics.reloads?.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
       this.logger.error({ file: this.configFile, issues }, 'config reload rejected; the previous config keeps serving');
       return false;
     }
+    this.config = next;
+    if (tlsMode(next.grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(next.grpcTls);
+    if (this.ownLogger) this.logger.level = next.settings.log.level;
+    // Closing waits for the calls still using a retired pool; new calls already use the new config.
+    for (const client of retiredClients(previous, next)) {
+      client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed'));
+    }
+    this.metrics.reloads?.inc({ result: 'success' });
+    const restart = settingsNeedingRestart(previous, next);
+    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
+    this.logger.info({ rules: next.rules.length }, 'config reloaded');
+    return true;
   }
 
   private watchFile(): void {
-    // Editors and ConfigMap updates replace the file in several steps; one reload after they settle.
-    this.watcher = watch(this.configFile, () => {
-      clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reload(), WATCH_DEBOUNCE_MS);
-    });
-    this.watcher.on('error', (err) => this.logger.warn({ err }, 'config file watch failed; SIGHUP still reloads'));
+    // SIGHUP always reloads (certificate files may have changed); a file event only when the text did.
+    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.enqueueReload(undefined, true));
   }
 
   private handleSignals(): void {
@@ -173,8 +227,9 @@ export class AdapterServer {
     if (this.draining) return;
     this.draining = true;
     this.watcher?.close();
-    clearTimeout(this.reloadTimer);
     for (const s of HEALTH_SERVICES) this.health.setStatus(s, 'NOT_SERVING');
+    // A reload under way finishes first, so the drain closes the pools of the config that won.
+    await this.reloading;
     const { drainDelayMs, timeoutMs } = this.config.settings.shutdown;
     await sleep(drainDelayMs);
     const stopped = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
@@ -188,9 +243,18 @@ export class AdapterServer {
     if (!inTime) this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
     this.grpcServer.forceShutdown();
     await stopped;
-    await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
-    await Promise.all([...new Set(this.config.rules.map((r) => r.client))].map((c) => c.destroy()));
+    await this.close();
     this.logger.info('stopped');
+  }
+
+  private async close(): Promise<void> {
+    this.grpcServer.forceShutdown();
+    if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
+    await this.destroyPools();
+  }
+
+  private async destroyPools(): Promise<void> {
+    await Promise.all([...new Set(this.config.rules.map((r) => r.client))].map((c) => c.destroy()));
   }
 }
 

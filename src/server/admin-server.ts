@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics';
 
 export interface AdminDeps {
-  readonly metrics: Metrics;
+  /** The Prometheus text exposition: this process's registry, or the cluster aggregate. */
+  metrics(): Promise<string>;
+  readonly metricsContentType: string;
   /** Ready once the config has loaded and the gRPC port is bound, and until draining starts. */
   ready(): boolean;
   /** The effective config with secrets and key material redacted, or undefined when not exposed. */
@@ -21,9 +22,9 @@ export function createAdminServer(deps: AdminDeps): http.Server {
       case '/readyz':
         return deps.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
       case '/metrics':
-        deps.metrics.registry.metrics().then(
-          (text) => send(res, 200, text, deps.metrics.registry.contentType),
-          () => send(res, 500, 'metrics unavailable\n'),
+        deps.metrics().then(
+          (text) => send(res, 200, text, deps.metricsContentType),
+          (err: Error) => send(res, 503, `metrics unavailable: ${err.message}\n`),
         );
         return;
       case '/config': {
@@ -39,7 +40,7 @@ export function createAdminServer(deps: AdminDeps): http.Server {
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 export function listen(server: http.Server, address: string): Promise<number> {
