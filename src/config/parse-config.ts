@@ -59,7 +59,15 @@ export function parseConfigText(text: string, issues: Issues): AdapterSettings |
     issues.add(pos ? `line ${pos.line}, column ${pos.col}` : '', `YAML syntax: ${err.message.split('\n')[0]}`);
   }
   if (doc.errors.length > 0) return undefined;
-  return parseConfigValue(doc.toJS({ maxAliasCount: 100 }), issues);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to no anchor, or aliases past maxAliasCount (a "billion laughs" document).
+    issues.add('', `YAML: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+  return parseConfigValue(value, issues);
 }
 
 /** Parses an already-decoded document (tests and fuzzers feed values directly). */
