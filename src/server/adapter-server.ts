@@ -29,6 +29,8 @@ export interface StartOptions {
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
+/** Longest wait, once no check is in flight, for clients to take the last answers and close. */
+const FLUSH_GRACE_MS = 1000;
 
 /** The adapter process: gRPC Check + Health, the admin server, reload and drain. */
 export class AdapterServer {
@@ -232,17 +234,16 @@ export class AdapterServer {
     await this.reloading;
     const { drainDelayMs, timeoutMs } = this.config.settings.shutdown;
     await sleep(drainDelayMs);
+    const deadline = Date.now() + timeoutMs;
     const stopped = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
     const finished = this.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.idle = resolve));
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      finished.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
-    this.grpcServer.forceShutdown();
-    await stopped;
+    if (await within(finished, timeoutMs)) {
+      // The last answers are handed to grpc-js but may not be on the wire yet; the sessions
+      // close on their own once their streams end, so wait for that rather than cut them.
+      await within(stopped, Math.min(FLUSH_GRACE_MS, Math.max(0, deadline - Date.now())));
+    } else {
+      this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
+    }
     await this.close();
     this.logger.info('stopped');
   }
@@ -256,6 +257,17 @@ export class AdapterServer {
   private async destroyPools(): Promise<void> {
     await Promise.all([...new Set(this.config.rules.map((r) => r.client))].map((c) => c.destroy()));
   }
+}
+
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,97 @@
+import type http from 'node:http';
+import { writeConfig } from '../helpers/adapter';
+import { TestAuthService } from '../helpers/auth-service';
+import { CheckClient, checkRequest, type DecodedCheckResponse } from '../helpers/check-client';
+import { CliProcess, HealthClient, builtCli } from '../helpers/cli-process';
+import { httpGet } from '../helpers/prom-text';
+
+// The real CLI in a child process, a real auth service that holds its answer, SIGTERM in between.
+
+const DRAIN_DELAY_MS = 600;
+
+let auth: TestAuthService;
+let cli: CliProcess | undefined;
+const held: http.ServerResponse[] = [];
+
+beforeAll(() => {
+  builtCli();
+}, 120_000);
+
+beforeEach(async () => {
+  auth = await TestAuthService.start((_req, res) => void held.push(res));
+});
+
+afterEach(async () => {
+  await cli?.kill();
+  cli = undefined;
+  held.length = 0;
+  await auth.close();
+});
+
+async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('SIGTERM: NOT_SERVING and /readyz 503 during drainDelay, new work refused after it, the slow call still answered, exit 0', async () => {
+  const file = writeConfig(
+    [
+      'grpc: { address: "127.0.0.1:0" }',
+      'admin: { address: "127.0.0.1:0" }',
+      `shutdown: { drainDelay: ${DRAIN_DELAY_MS}ms, timeout: 10s }`,
+      'rules:',
+      '  - name: slow',
+      `    service: { url: "${auth.url}", timeout: 10s }`,
+      '',
+    ].join('\n'),
+  );
+  cli = CliProcess.serve(file);
+  const { grpcPort, adminPort } = await cli.serving();
+  const address = `127.0.0.1:${grpcPort}`;
+  const client = new CheckClient(address);
+  const health = new HealthClient(address);
+  try {
+    expect(await health.status()).toBe('SERVING');
+    expect(await health.status('envoy.service.auth.v3.Authorization')).toBe('SERVING');
+    expect((await httpGet(adminPort, '/readyz')).status).toBe(200);
+
+    let answeredAt = 0;
+    const slow = client.check(checkRequest({ headers: { authorization: 'Bearer t' } })).then((res: DecodedCheckResponse) => {
+      answeredAt = Date.now();
+      return res;
+    });
+    await until('the auth service to hold the call', () => held.length === 1);
+
+    const termAt = Date.now();
+    cli.child.kill('SIGTERM');
+    await until('health NOT_SERVING', async () => (await health.status()) === 'NOT_SERVING');
+    expect(await health.status('envoy.service.auth.v3.Authorization')).toBe('NOT_SERVING');
+    expect((await httpGet(adminPort, '/readyz')).status).toBe(503);
+    // Both were observed inside the drain delay, while the port still took calls.
+    expect(Date.now() - termAt).toBeLessThan(DRAIN_DELAY_MS);
+
+    // Past the drain delay the listener is closed: a new connection gets no answer.
+    await new Promise((r) => setTimeout(r, DRAIN_DELAY_MS + 200));
+    const late = new CheckClient(address, undefined, { 'grpc.use_local_subchannel_pool': 1 });
+    await expect(late.check(checkRequest(), 1000)).rejects.toMatchObject({ code: expect.any(Number) });
+    late.close();
+    expect(cli.child.exitCode).toBeNull();
+
+    held[0].writeHead(200).end();
+    const res = await slow;
+    expect(res.ok_response).toBeDefined();
+    const exit = await cli.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(answeredAt).toBeLessThanOrEqual(exit.at);
+    const messages = cli.lines.map((l) => l.msg);
+    expect(messages.indexOf('draining')).toBeGreaterThan(-1);
+    expect(messages.indexOf('stopped')).toBeGreaterThan(messages.indexOf('draining'));
+  } finally {
+    client.close();
+    health.close();
+  }
+}, 60_000);
