@@ -1,0 +1,174 @@
+'use strict';
+/**
+ * Every process the benchmark starts goes through here, so every one of them is stopped: on a
+ * normal end, on an error, and on ctrl-c. Each child leads its own process group, so stopping
+ * it also stops what it forked (nginx workers, adapter cluster workers).
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const running = new Set();
+let tempDir;
+
+/** One temp dir per run for configs, payloads and logs; removed on exit. */
+function workDir() {
+  if (!tempDir) tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-bench-'));
+  return tempDir;
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+process.on('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+  if (tempDir && !process.env.BENCH_KEEP_TMP) fs.rmSync(tempDir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping ${running.size} process(es)`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
+/**
+ * Starts `command` in its own process group; stdout and stderr go to `<name>.out` / `<name>.err`
+ * in the work dir unless `pipeStdout` asks for a stream.
+ */
+function start(name, command, args, { pipeStdout = false, env } = {}) {
+  const dir = workDir();
+  const out = pipeStdout ? 'pipe' : fs.openSync(path.join(dir, `${name}.out`), 'a');
+  const err = fs.openSync(path.join(dir, `${name}.err`), 'a');
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', out, err], env: { ...process.env, ...env } });
+  if (typeof out === 'number') fs.closeSync(out);
+  fs.closeSync(err);
+  child.benchName = name;
+  running.add(child);
+  child.exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  child.once('error', () => running.delete(child));
+  return child;
+}
+
+/** What the process wrote to stderr, for error messages. */
+function stderrOf(child) {
+  try {
+    return fs.readFileSync(path.join(workDir(), `${child.benchName}.err`), 'utf8').trim().slice(-2000);
+  } catch {
+    return '';
+  }
+}
+
+/** Waits for a line matching `pattern` on a piped stdout, bounded in time. */
+function waitForLine(child, pattern, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => done(new Error(`${child.benchName} printed no ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk) => {
+      seen += chunk;
+      const m = pattern.exec(seen);
+      if (m) done(null, m);
+    };
+    const onExit = () => done(new Error(`${child.benchName} exited before it was ready: ${stderrOf(child)}`));
+    function done(err, match) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(match);
+    }
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the leader has exited. */
+async function stop(child, graceMs = 3000) {
+  if (!running.has(child)) return;
+  killGroup(child, 'SIGTERM');
+  let timer;
+  const forced = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      killGroup(child, 'SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([child.exited, forced]);
+  clearTimeout(timer);
+  await child.exited;
+  // Group members that outlived their leader (a worker mid-exit) go too.
+  killGroup(child, 'SIGKILL');
+}
+
+function stopAll() {
+  return Promise.all([...running].map((c) => stop(c)));
+}
+
+/** A loopback port that was free a moment ago, for programs that need a port in their config. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The pid and every descendant pid (cluster workers, nginx workers). */
+function processTree(pid) {
+  const parents = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name may hold spaces and parentheses; fields resume after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, ppid] of parents) if (ppid === tree[i]) tree.push(child);
+  return tree;
+}
+
+/** VmRSS and VmHWM (peak) of one process, in MB; undefined once it is gone. */
+function memoryOf(pid) {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Memory of a process and its descendants: each process, the largest, and the sum. */
+function treeMemory(pid) {
+  const procs = processTree(pid)
+    .map((p) => ({ pid: p, ...memoryOf(p) }))
+    .filter((p) => Number.isFinite(p.rssMb));
+  return {
+    processes: procs.length,
+    maxRssMb: Math.max(0, ...procs.map((p) => p.rssMb)),
+    maxHwmMb: Math.max(0, ...procs.map((p) => p.hwmMb)),
+    totalRssMb: procs.reduce((s, p) => s + p.rssMb, 0),
+  };
+}
+
+module.exports = { workDir, start, stop, stopAll, waitForLine, stderrOf, freePort, treeMemory };

@@ -1,0 +1,92 @@
+'use strict';
+/**
+ * Envoy's official ext_authz protos (from @grpc/grpc-js-xds/deps), loaded once with
+ * proto-loader, and the realistic CheckRequests the benchmark sends.
+ */
+const path = require('node:path');
+const protoLoader = require('@grpc/proto-loader');
+
+const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+const INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) => path.join(DEPS, d));
+const SERVICE = 'envoy.service.auth.v3.Authorization';
+const CHECK_PATH = `/${SERVICE}/Check`;
+
+let definition;
+/** The package definition, as grpc-js servers and clients take it. */
+function authorizationService() {
+  if (!definition) {
+    const pkg = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+      includeDirs: INCLUDE_DIRS,
+    });
+    definition = pkg[SERVICE];
+  }
+  return definition;
+}
+
+const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLTQyIiwic2NvcGUiOiJvcmRlcnM6cmVhZCJ9.c2lnbmF0dXJl';
+
+/**
+ * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
+ * token, a query string, addresses and an x-request-id.
+ */
+function checkRequest(pathAndQuery) {
+  const headers = {
+    ':authority': 'shop.example.com',
+    ':method': 'GET',
+    ':path': pathAndQuery,
+    ':scheme': 'https',
+    accept: 'application/json',
+    'accept-encoding': 'gzip, deflate, br',
+    'accept-language': 'en-GB,en;q=0.9',
+    authorization: TOKEN,
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-proto': 'https',
+    'x-request-id': '3f2b8c1e-6d4a-4b7e-9a51-0c2d8e7f6a90',
+    'x-tenant': 'acme',
+  };
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '203.0.113.7', port_value: 51234 } } },
+      destination: { address: { socket_address: { address: '10.0.0.12', port_value: 8443 } } },
+      request: {
+        time: { seconds: '1700000000', nanos: 0 },
+        http: {
+          id: '14829360712003371432',
+          method: 'GET',
+          headers,
+          path: pathAndQuery,
+          host: 'shop.example.com',
+          scheme: 'https',
+          protocol: 'HTTP/1.1',
+        },
+      },
+    },
+  };
+}
+
+/** The gRPC message framing: 1 byte "not compressed", 4 bytes big-endian length, the bytes. */
+function frame(message) {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+function encodeCheckRequest(pathAndQuery) {
+  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery)));
+}
+
+function decodeCheckResponse(framed) {
+  if (framed.length < 5) throw new Error(`response body of ${framed.length} bytes holds no gRPC message`);
+  const len = framed.readUInt32BE(1);
+  if (framed[0] !== 0 || framed.length !== 5 + len) throw new Error('response body is not one uncompressed gRPC message');
+  return authorizationService().Check.responseDeserialize(framed.subarray(5));
+}
+
+module.exports = { authorizationService, encodeCheckRequest, decodeCheckResponse, checkRequest, CHECK_PATH, TOKEN };

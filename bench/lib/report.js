@@ -1,0 +1,108 @@
+'use strict';
+/** The benchmark's table and the issue's targets, as Markdown so it can be pasted into docs. */
+
+const ORDER = [
+  'ceiling',
+  'naive',
+  'bypass',
+  'auth',
+  'deny',
+  'authQuiet',
+  'bypass2',
+  'auth2',
+  'deny2',
+  'cache',
+  'coalesce',
+  'ceilingFixed',
+  'fixed',
+];
+const OPTIONAL = new Set(['cache', 'coalesce']);
+const GROWTH_NOISE_MB = 10;
+
+const ok = (row) => row && row.failed.length === 0;
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/** A cache or coalescing row is only a figure if the accelerator cut the auth calls. */
+function notIntegrated(key, row) {
+  return OPTIONAL.has(key) && ok(row) && row.authCalls !== undefined && row.authCalls >= 0.5 * row.requestsSent;
+}
+
+function render(rows, meta) {
+  const ceiling = ok(rows.ceiling) ? rows.ceiling.reqPerSec : NaN;
+  const lines = [];
+  lines.push(`Machine: ${meta.machine}`);
+  lines.push(
+    `Load: h2load -c ${meta.clients} -m ${meta.streams}, ${meta.requests} requests per row after a ${meta.warmup}-request warm-up; ` +
+      `fixed rate ${meta.rate}/s for ${meta.rateSeconds}s. Run took ${Math.round(meta.seconds)}s.`,
+  );
+  lines.push('');
+  lines.push('| Target | req/s | p50 ms | p99 ms | × ceiling | auth calls | notes |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  let failed = false;
+  for (const key of ORDER) {
+    const row = rows[key];
+    if (!row) {
+      if (OPTIONAL.has(key)) lines.push(`| adapter auth, ${key} | n/a | | | | | not run |`);
+      continue;
+    }
+    if (!ok(row)) {
+      failed = true;
+      lines.push(`| ${row.label} | FAILED | | | | | ${row.failed.join('; ').replace(/\|/g, '/')} |`);
+      continue;
+    }
+    const notes = [];
+    if (notIntegrated(key, { ...row, requestsSent: meta.requests })) {
+      lines.push(`| ${row.label} | n/a | | | | ${row.authCalls} | not integrated: every check still called the auth service |`);
+      continue;
+    }
+    if (row.memory) notes.push(`${row.memory.processes} process${row.memory.processes === 1 ? '' : 'es'}, RSS ${fmt(row.memory.maxRssMb, 0)} MB`);
+    if (key.endsWith('2') && row.memory?.processes === 1) notes.push('workers: 2 not in effect');
+    const atRate = key === 'fixed' || key === 'ceilingFixed';
+    if (atRate) notes.push(`${row.requests} requests`);
+    if (row.belowRate) notes.push(`could not keep ${meta.rate}/s: overloaded`);
+    const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
+    const calls = row.authCalls === undefined ? '' : String(row.authCalls);
+    lines.push(
+      `| ${row.label} | ${fmt(row.reqPerSec, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${ratio} | ${calls} | ${notes.join('; ')} |`,
+    );
+  }
+  if (ok(rows.auth) && ok(rows.naive)) lines.push('', `adapter auth / naive: ${fmt(rows.auth.reqPerSec / rows.naive.reqPerSec)}×`);
+
+  lines.push('', 'Targets:');
+  const target = (name, deps, measured, pass) => {
+    if (!deps.every(ok)) return lines.push(`- FAILED ${name}: a run it depends on failed`);
+    lines.push(`- ${pass ? 'PASS' : 'MISS'} ${name}: ${measured}`);
+  };
+  target(
+    'bypass ≥ 0.9 × ceiling',
+    [rows.bypass, rows.ceiling],
+    `${fmt(rows.bypass?.reqPerSec / ceiling)}×`,
+    rows.bypass?.reqPerSec >= 0.9 * ceiling,
+  );
+  target('auth ≥ 0.7 × ceiling', [rows.auth, rows.ceiling], `${fmt(rows.auth?.reqPerSec / ceiling)}×`, rows.auth?.reqPerSec >= 0.7 * ceiling);
+  target(
+    'auth ≥ 1.2 × naive',
+    [rows.auth, rows.naive],
+    `${fmt(rows.auth?.reqPerSec / rows.naive?.reqPerSec)}×`,
+    rows.auth?.reqPerSec >= 1.2 * rows.naive?.reqPerSec,
+  );
+  target(
+    `p99 at ${meta.rate} checks/s < 2 ms`,
+    [rows.fixed],
+    `${fmt(rows.fixed?.latency?.p99)} ms on the auth path (ceiling at the same rate: ${ok(rows.ceilingFixed) ? fmt(rows.ceilingFixed.latency.p99) : 'FAILED'} ms)`,
+    rows.fixed?.latency?.p99 < 2 && !rows.fixed.belowRate,
+  );
+  const peak = rows.peak?.maxHwmMb;
+  target('RSS < 150 MB', [rows.auth], `peak ${fmt(peak, 0)} MB (VmHWM, workers: 1, after every workers: 1 row)`, peak < 150);
+  const series = rows.fixed?.memorySeries ?? [];
+  const growth = series.length ? series[series.length - 1].maxRssMb - series[0].maxRssMb : NaN;
+  target(
+    `no RSS growth over the ${meta.rateSeconds}s fixed-rate run (< ${GROWTH_NOISE_MB} MB)`,
+    [rows.fixed],
+    `${fmt(series[0]?.maxRssMb, 1)} → ${fmt(series[series.length - 1]?.maxRssMb, 1)} MB (${growth >= 0 ? '+' : ''}${fmt(growth, 1)}); npm run bench:soak for 60s`,
+    growth < GROWTH_NOISE_MB,
+  );
+  return { text: lines.join('\n'), failed };
+}
+
+module.exports = { render, GROWTH_NOISE_MB };

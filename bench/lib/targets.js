@@ -1,0 +1,68 @@
+'use strict';
+/** Starting the servers under test: the two Node baselines and the adapter with a generated config. */
+const fs = require('node:fs');
+const path = require('node:path');
+const { freePort, start, stop, treeMemory, waitForLine, workDir } = require('./processes');
+const { waitUntilAnswering } = require('./verify');
+
+const ROOT = path.join(__dirname, '..', '..');
+const START_TIMEOUT_MS = 15_000;
+
+/** ceiling-server.js or naive-server.js: they bind an ephemeral port and print it. */
+async function startNodeServer(name, script, args = []) {
+  const child = start(name, process.execPath, [path.join(ROOT, 'bench', script), ...args], { pipeStdout: true });
+  try {
+    const [, port] = await waitForLine(child, /listening (\d+)/, START_TIMEOUT_MS);
+    child.stdout.resume();
+    return { name, child, port: Number(port), stop: () => stop(child), memory: () => treeMemory(child.pid) };
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
+}
+
+/**
+ * The adapter config the benchmark runs: one rule toward nginx, `/public/*` whitelisted,
+ * `x-tenant` forwarded, x-user-id and x-user-role copied back.
+ */
+function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false }) {
+  return `grpc: { address: "127.0.0.1:${grpcPort}" }
+admin: { address: "127.0.0.1:${adminPort}" }
+log: { level: ${logLevel} }
+shutdown: { drainDelay: 0s, timeout: 2s }
+workers: ${workers}
+rules:
+  - name: bench
+    service: { url: "${authUrl}", path: /check, timeout: 2s, mode: strict }
+    request: { tokenHeader: authorization, allowedHeaders: [x-tenant] }
+    response: { allowedHeaders: [x-user-id, x-user-role] }
+    match:
+      mode: whitelist
+      conditions:
+        - path: /public/*
+${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    coalesce: true\n' : ''}`;
+}
+
+/** `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered. */
+async function startAdapter(label, options, readyPayload, readyExpect) {
+  const [grpcPort, adminPort] = [await freePort(), await freePort()];
+  const file = path.join(workDir(), `${label}.yaml`);
+  fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
+  const child = start(label, process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', file]);
+  const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
+  if (!ready.ok) {
+    const err = fs.readFileSync(path.join(workDir(), `${label}.err`), 'utf8').slice(-1500);
+    await stop(child);
+    throw new Error(`adapter (${label}) did not answer Check within ${START_TIMEOUT_MS / 1000}s: ${ready.message}\n${err}`);
+  }
+  return {
+    name: label,
+    child,
+    port: grpcPort,
+    adminPort,
+    stop: () => stop(child),
+    memory: () => treeMemory(child.pid),
+  };
+}
+
+module.exports = { startNodeServer, startAdapter, adapterConfig };

@@ -1,0 +1,44 @@
+'use strict';
+/**
+ * The naive adapter, the afternoon version: grpc-js + proto-loader, and one `fetch` per check
+ * to the auth service with the original path and every header. No matching, no header
+ * filtering, no limits. Kept as the baseline the adapter must beat.
+ * Usage: node bench/naive-server.js AUTH_URL_PREFIX   (prints "listening PORT")
+ */
+const grpc = require('@grpc/grpc-js');
+const { authorizationService } = require('./lib/protos');
+
+const authPrefix = process.argv[2];
+if (!authPrefix) {
+  console.error('usage: node bench/naive-server.js http://127.0.0.1:PORT/check');
+  process.exit(1);
+}
+
+async function check(call, callback) {
+  const http = call.request.attributes?.request?.http ?? {};
+  const headers = {};
+  for (const [name, value] of Object.entries(http.headers ?? {})) if (!name.startsWith(':')) headers[name] = value;
+  try {
+    const res = await fetch(authPrefix + http.path, { method: http.method, headers });
+    const body = await res.text();
+    const copied = [...res.headers].map(([key, value]) => ({ header: { key, value } }));
+    if (res.status === 200) {
+      callback(null, { status: { code: 0 }, ok_response: { headers: copied } });
+    } else {
+      callback(null, { status: { code: 16 }, denied_response: { status: { code: res.status }, headers: copied, body } });
+    }
+  } catch {
+    callback(null, { status: { code: 7 }, denied_response: { status: { code: 403 } } });
+  }
+}
+
+const server = new grpc.Server();
+server.addService(authorizationService(), { Check: check });
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.log(`listening ${port}`);
+});
+process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));

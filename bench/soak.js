@@ -1,0 +1,89 @@
+'use strict';
+/**
+ * `npm run bench:soak [-- --duration 60 --rate 2000]`: the adapter's auth path at a fixed rate
+ * for a while, with its RSS sampled every second; reports RSS at the start and the end, the
+ * peak, and the latency percentiles. Same nginx, payload and verification as `npm run bench`.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { encodeCheckRequest } = require('./lib/protos');
+const { Nginx } = require('./lib/nginx');
+const { fixedRate } = require('./lib/measure');
+const { stopAll, workDir } = require('./lib/processes');
+const { startAdapter } = require('./lib/targets');
+const { expectations } = require('./lib/verify');
+const { GROWTH_NOISE_MB } = require('./lib/report');
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60' },
+    rate: { type: 'string', default: '2000' },
+    clients: { type: 'string', default: '4' },
+    streams: { type: 'string', default: '32' },
+    warmup: { type: 'string', default: '5000' },
+  },
+});
+const seconds = Number(args.duration);
+const rate = Number(args.rate);
+
+async function main() {
+  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'server', 'cli.js'))) {
+    console.error('dist/ is missing; run "npm run build" first (npm run bench:soak does)');
+    process.exit(2);
+  }
+  const write = (name, pathAndQuery) => {
+    const payload = encodeCheckRequest(pathAndQuery);
+    const payloadFile = path.join(workDir(), `${name}.bin`);
+    fs.writeFileSync(payloadFile, payload);
+    return { payload, payloadFile };
+  };
+  const auth = { ...write('auth', '/api/orders/12345?expand=items&limit=20'), expect: expectations.authAllowed };
+  const bypass = { ...write('bypass', '/public/catalog/items?page=2&sort=price'), expect: expectations.bypass };
+
+  const nginx = await Nginx.start();
+  let row;
+  try {
+    const adapter = await startAdapter('adapter-soak', { authUrl: nginx.url, workers: 1 }, bypass.payload, bypass.expect);
+    try {
+      console.error(`soak: adapter auth path at ${rate}/s for ${seconds}s`);
+      row = await fixedRate(`adapter auth @ ${rate}/s, ${seconds}s`, adapter, auth, {
+        rps: rate,
+        seconds,
+        clients: Number(args.clients),
+        streams: Number(args.streams),
+        warmup: Number(args.warmup),
+      });
+    } finally {
+      await adapter.stop();
+    }
+  } finally {
+    await nginx.stop();
+  }
+
+  if (row.failed.length) {
+    console.log(`FAILED ${row.label}: ${row.failed.join('; ')}`);
+    process.exitCode = 1;
+    return;
+  }
+  const series = row.memorySeries.map((m) => m.maxRssMb);
+  const every = Math.max(1, Math.round(series.length / 12));
+  const shown = series.filter((_, i) => i % every === 0 || i === series.length - 1).map((mb) => mb.toFixed(1));
+  const growth = series[series.length - 1] - series[0];
+  console.log(`${row.label}: ${row.requests} checks, ${Math.round(row.reqPerSec)} req/s`);
+  console.log(`latency p50 ${row.latency.p50.toFixed(2)} ms, p99 ${row.latency.p99.toFixed(2)} ms, max ${row.latency.max.toFixed(2)} ms`);
+  console.log(`RSS MB over time: ${shown.join(' ')}`);
+  console.log(
+    `RSS start ${series[0].toFixed(1)} MB, end ${series[series.length - 1].toFixed(1)} MB, peak ${Math.max(...series).toFixed(1)} MB, ` +
+      `growth ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`,
+  );
+  console.log(`${growth < GROWTH_NOISE_MB ? 'PASS' : 'MISS'} no growth beyond noise (< ${GROWTH_NOISE_MB} MB)`);
+  console.log(`${row.latency.p99 < 2 ? 'PASS' : 'MISS'} p99 < 2 ms`);
+  console.log(`${Math.max(...series) < 150 ? 'PASS' : 'MISS'} RSS < 150 MB`);
+}
+
+main().catch(async (err) => {
+  console.error(`soak failed: ${err.stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});
