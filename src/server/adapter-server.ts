@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /** `configText` already compiled (and checked) by the caller, so startup does not compile it twice. */
+  readonly preloaded?: LoadedConfig;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -45,6 +47,7 @@ export class AdapterServer {
   private bound = false;
   private watcher: FSWatcher | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
+  private stopping: Promise<void> | undefined;
   grpcPort = 0;
   adminPort = 0;
 
@@ -88,7 +91,7 @@ export class AdapterServer {
    */
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
-    const config = await compileCheckedConfig(text, options.configFile);
+    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile));
     const logger = options.logger ?? createLogger(config.settings.log.level);
     const server = new AdapterServer(
       options.configFile,
@@ -225,8 +228,12 @@ export class AdapterServer {
    * Drain in order: health NOT_SERVING and /readyz 503; after `shutdown.drainDelay` stop taking
    * new calls; let calls in flight finish within `shutdown.timeout`; then close everything.
    */
-  async shutdown(): Promise<void> {
-    if (this.draining) return;
+  shutdown(): Promise<void> {
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
     this.draining = true;
     this.watcher?.close();
     for (const s of HEALTH_SERVICES) this.health.setStatus(s, 'NOT_SERVING');

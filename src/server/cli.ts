@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
 import { readCheckRequest } from '../translate';
-import { AdapterServer } from './adapter-server';
 import { loadConfigFile } from './load-config';
+import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:
   ext-authz-adapter serve --config FILE      run the adapter
@@ -112,12 +112,6 @@ async function explain(args: readonly string[]): Promise<number> {
 async function serve(args: readonly string[]): Promise<number> {
   const file = configArg(args);
   if (!file) return 1;
-  try {
-    await AdapterServer.start({ configFile: file, watch: true, handleSignals: true });
-  } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\nrefusing to start\n`);
-    return 1;
-  }
   // The servers keep the process alive; SIGTERM/SIGINT drain and exit.
-  return new Promise<number>(() => undefined);
+  return serveConfigFile(file);
 }

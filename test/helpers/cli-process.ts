@@ -102,10 +102,10 @@ export class CliProcess {
     }
   }
 
-  /** Ports from the "serving" line. */
-  async serving(): Promise<{ grpcPort: number; adminPort: number }> {
-    const line = await this.waitForLine((l) => l.msg === 'ext-authz-adapter serving');
-    return { grpcPort: line.grpcPort as number, adminPort: line.adminPort as number };
+  /** Ports (and worker pids, with `workers: N`) from the "serving" line of the process that owns the admin port. */
+  async serving(): Promise<{ grpcPort: number; adminPort: number; pids: number[] }> {
+    const line = await this.waitForLine((l) => l.msg === 'ext-authz-adapter serving' && (l.adminPort as number) > 0);
+    return { grpcPort: line.grpcPort as number, adminPort: line.adminPort as number, pids: (line.pids as number[] | undefined) ?? [] };
   }
 
   /** SIGKILL if still running; for cleanup after a failed test. */
