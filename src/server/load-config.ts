@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type RuleSettings } from '../config';
 import { compileMatch, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
+import type { Exchange } from './auth-exchange';
+import { Coalescer } from './coalescer';
+import { DecisionCache } from './decision-cache';
 
 export interface GrpcTlsMaterial {
   readonly cert: Buffer;
@@ -14,6 +17,10 @@ export interface CompiledRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
   readonly client: AuthClient;
+  /** `cache`: answers reused within their freshness; built anew with each config. */
+  readonly cache?: DecisionCache;
+  /** `coalesce: true`: identical concurrent checks share one auth call. */
+  readonly coalescer?: Coalescer<Exchange>;
 }
 
 /** A whole config, validated and compiled once; swapped in atomically on reload. */
@@ -61,7 +68,13 @@ export async function compileConfig(text: string, source: string, previous?: Loa
       client = new AuthClient(identity, rule.service, tls[i]);
       reusable.set(identity, client);
     }
-    return { settings: rule, matcher: matchers[i], client };
+    return {
+      settings: rule,
+      matcher: matchers[i],
+      client,
+      cache: rule.cache && new DecisionCache(rule.cache),
+      coalescer: rule.coalesce ? new Coalescer<Exchange>(rule.service.maxConcurrent) : undefined,
+    };
   });
   return {
     source,

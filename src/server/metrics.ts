@@ -89,6 +89,8 @@ export class Metrics {
     children.duration.observe(seconds);
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i];
+      // Answered from the cache or by another check's call: no auth call of its own to count.
+      if (call.shared) continue;
       if (call.unavailable) child(this.authErrorChildren, call.rule, call.unavailable, () => this.authErrors.labels(call.rule, call.unavailable as string)).inc();
       // Neither was sent to the service, so there is no service latency to record.
       if (call.unavailable === 'overload' || call.unavailable === 'request_too_large') continue;

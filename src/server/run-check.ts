@@ -2,25 +2,19 @@ import { DEFAULTS } from '../config';
 import {
   buildAuthRequest,
   FAILURE_MODE_HEADER,
-  interpretAuthResponse,
   readCheckRequest,
   resolveOutcome,
-  type AuthOutcome,
   type CheckRequestMessage,
   type CheckView,
   type Decision,
   type Reason,
 } from '../translate';
+import { exchange, type AuthCallRecord } from './auth-exchange';
+import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
 import { selectRules } from './select-rules';
 
-/** What one auth call did, for metrics and the decision log line. */
-export interface AuthCallRecord {
-  readonly rule: string;
-  readonly status?: number;
-  readonly unavailable?: string;
-  readonly elapsedMs: number;
-}
+export type { AuthCallRecord };
 
 export interface CheckResult {
   readonly decision: Decision;
@@ -97,31 +91,26 @@ async function authenticate(
     calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
     return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
   }
-  const result = await rule.client.call(
-    built.request,
-    {
-      timeoutMs: settings.service.timeoutMs,
-      maxConcurrent: settings.service.maxConcurrent,
-      maxBodyBytes: settings.response.maxBodyBytes,
-    },
-    cancel,
-  );
-  let outcome: AuthOutcome;
-  if (result.ok) {
-    outcome = interpretAuthResponse(settings.response, result.response);
-    calls.push({
-      rule: settings.name,
-      status: result.response.status,
-      unavailable: outcome.kind === 'unavailable' ? outcome.cause : undefined,
-      elapsedMs: result.elapsedMs,
-    });
-  } else {
-    // A cancelled call has no listener left; fail closed regardless of mode.
-    if (result.cause === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
-    // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
-    if (result.cause === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
-    outcome = { kind: 'unavailable', cause: result.cause };
-    calls.push({ rule: settings.name, unavailable: result.cause, elapsedMs: result.elapsedMs });
+  const { cache, coalescer } = rule;
+  const key = cache || coalescer ? decisionKey(built.request) : '';
+  const cached = cache?.get(key);
+  if (cached) {
+    calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
+    return resolveOutcome(settings, cached);
   }
-  return resolveOutcome(settings, outcome);
+  // A shared call must outlive any one caller, so it does not take a caller's cancellation.
+  let joined = coalescer !== undefined;
+  const result = coalescer
+    ? await coalescer.run(key, () => {
+        joined = false;
+        return exchange(settings, rule.client, built.request, undefined);
+      })
+    : await exchange(settings, rule.client, built.request, cancel);
+  // A cancelled call has no listener left; fail closed regardless of mode.
+  if (result.outcome === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
+  // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
+  if (result.outcome === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+  if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
+  cache?.set(key, result.outcome, result.cacheControl);
+  return resolveOutcome(settings, result.outcome);
 }
