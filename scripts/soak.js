@@ -1,0 +1,319 @@
+'use strict';
+/**
+ * `npm run soak [-- --duration 600 --rate 200]`: the adapter, spawned as its own process, under a
+ * fixed rate of mixed outcomes (allow, deny, 5xx, timeout) from a real grpc-js client, against an
+ * auth service on 127.0.0.1. Samples the adapter's RSS, open fds, sockets toward the auth service
+ * and event-loop delay p99 (its own /metrics), reports them at the start and the end, and exits 1
+ * if any grew beyond the stated tolerance or any answer was wrong. Loopback only; it stops
+ * everything it started.
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+const { parseArgs } = require('node:util');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const ROOT = path.join(__dirname, '..');
+const { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS } = require(path.join(ROOT, 'dist', 'server', 'protos.js'));
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '600' },
+    rate: { type: 'string', default: '200' },
+    sample: { type: 'string', default: '5' },
+    log: { type: 'string' },
+  },
+});
+const DURATION_S = Number(args.duration);
+const RATE = Number(args.rate);
+const SAMPLE_S = Number(args.sample);
+if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1)) {
+  console.error('usage: soak [--duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS]');
+  process.exit(2);
+}
+
+// Long enough that a loaded shared machine does not turn an allow into a timeout, short enough
+// that timeouts stay a steady share of the load.
+const TIMEOUT_MS = 500;
+const CONNECTIONS = 32;
+/** Past this many checks awaiting an answer the adapter is not keeping up; the soak stops and fails. */
+const MAX_PENDING = Math.max(500, RATE * 2);
+/** The first part of the run, excluded from the baseline so that JIT and pool warm-up do not count as growth. */
+const WARMUP_S = Math.min(30, Math.max(5, Math.floor(DURATION_S / 6)));
+
+/**
+ * Growth allowed from the start of the measured window to its end. Idle pool connections close
+ * and reopen as the load shifts, so sockets (and the fds that hold them) may swing by up to the
+ * pool size without leaking; a leak shows as more than the pool can hold.
+ */
+const TOLERANCE = {
+  rssMiB: 32,
+  fds: CONNECTIONS + 8,
+  // p99 of the event-loop delay may at most double, plus 10 ms of scheduling noise on a shared machine.
+  loopP99Ms: (start) => start * 2 + 10,
+};
+
+// Mix by weight: what the auth service does, and what the adapter must answer.
+const MIX = [
+  { kind: 'allow', weight: 70, expect: (r) => (r.status?.code ?? 0) === 0 && r.ok_response !== undefined },
+  { kind: 'deny', weight: 15, expect: (r) => r.status?.code === 16 && r.denied_response?.status?.code === 401 },
+  { kind: '5xx', weight: 10, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
+  { kind: 'timeout', weight: 5, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
+];
+const WHEEL = MIX.flatMap((m) => Array(m.weight).fill(m));
+
+function startAuthService() {
+  const sockets = new Set();
+  const late = new Set();
+  const server = http.createServer((req, res) => {
+    const kind = req.url.split('/')[3];
+    req.resume();
+    if (kind === 'allow') return res.writeHead(200, { 'x-user-id': 'u-1' }).end();
+    if (kind === 'deny') return res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('{"error":"invalid_token"}');
+    if (kind === '5xx') return res.writeHead(503).end('busy');
+    // Answers after the adapter's timeout has fired; by then the adapter has hung up.
+    const t = setTimeout(() => {
+      late.delete(t);
+      if (!res.destroyed) res.writeHead(200).end();
+    }, TIMEOUT_MS * 3);
+    late.add(t);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        get openSockets() {
+          return sockets.size;
+        },
+        close() {
+          for (const t of late) clearTimeout(t);
+          for (const s of sockets) s.destroy();
+          return new Promise((r) => server.close(() => r()));
+        },
+      }),
+    );
+  });
+}
+
+function writeConfig(authPort) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
+  const file = path.join(dir, 'config.yaml');
+  fs.writeFileSync(
+    file,
+    [
+      'grpc: { address: "127.0.0.1:0" }',
+      'admin: { address: "127.0.0.1:0" }',
+      'log: { level: info }',
+      'shutdown: { drainDelay: 0s, timeout: 5s }',
+      'rules:',
+      '  - name: soak',
+      `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
+      '    response: { allowedHeaders: [x-user-id] }',
+      '',
+    ].join('\n'),
+  );
+  return { dir, file };
+}
+
+/** Spawns the adapter and resolves with its ports once it logs that it is serving. */
+function startAdapter(configFile) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+  // The adapter logs one line per check; kept only when asked (--log FILE), to diagnose a failure.
+  const log = args.log ? fs.createWriteStream(args.log) : undefined;
+  if (log) {
+    lines.on('line', (line) => log.write(`${line}\n`));
+    lines.once('close', () => log.end());
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the adapter did not report serving within 15 s')), 15_000);
+    child.once('exit', (code) => reject(new Error(`the adapter exited with ${code} before serving`)));
+    lines.on('line', (line) => {
+      if (!line.includes('ext-authz-adapter serving')) return;
+      clearTimeout(timer);
+      const { grpcPort, adminPort } = JSON.parse(line);
+      resolve({ child, grpcPort, adminPort });
+    });
+  });
+}
+
+async function stopAdapter(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function checkClient(port) {
+  const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: undefined });
+  const Authorization = grpc.loadPackageDefinition(def).envoy.service.auth.v3.Authorization;
+  return new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function checkRequest(kind, n) {
+  return {
+    attributes: {
+      request: {
+        http: {
+          id: String(n),
+          method: 'GET',
+          path: `/api/${kind}/${n}?q=1`,
+          host: 'shop.example.com',
+          scheme: 'https',
+          headers: { ':authority': 'shop.example.com', ':method': 'GET', ':path': `/api/${kind}/${n}?q=1`, authorization: 'Bearer soak' },
+        },
+      },
+    },
+  };
+}
+
+async function sample(adapter, auth) {
+  const pid = adapter.child.pid;
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
+  const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+  const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
+  return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN };
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function summarize(samples) {
+  const pick = (k) => median(samples.map((s) => s[k]));
+  return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms') };
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'cli.js'))) {
+    console.error('dist/ is missing; run "npm run build" first (npm run soak does)');
+    process.exit(2);
+  }
+  const auth = await startAuthService();
+  const config = writeConfig(auth.port);
+  let adapter;
+  let client;
+  const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0 };
+  const byKind = Object.fromEntries(MIX.map((m) => [m.kind, 0]));
+  const samples = [];
+  let failure;
+  try {
+    adapter = await startAdapter(config.file);
+    client = checkClient(adapter.grpcPort);
+    console.error(`soak: ${RATE} checks/s for ${DURATION_S} s (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`);
+
+    const started = Date.now();
+    const end = started + DURATION_S * 1000;
+    let pending = 0;
+    const tickMs = 10;
+    let due = 0;
+    const send = () => {
+      const n = counts.sent++;
+      const mix = WHEEL[n % WHEEL.length];
+      pending++;
+      client.Check(checkRequest(mix.kind, n), { deadline: Date.now() + 5_000 }, (err, res) => {
+        pending--;
+        counts.answered++;
+        byKind[mix.kind]++;
+        const at = (Date.now() - started) / 1000;
+        if (!err && mix.expect(res)) return;
+        // A cold adapter (JIT, 32 connections opening at once) may be late in the warm-up; that is reported, not failed.
+        if (at < WARMUP_S) counts.warmupWrong++;
+        else if (err) counts.errors++;
+        else counts.wrong++;
+        if (counts.warmupWrong + counts.wrong + counts.errors <= 5) {
+          console.error(`  wrong answer to check ${n} (${mix.kind}) at ${at.toFixed(1)} s: ${err ? err.message : JSON.stringify(res.status)}`);
+        }
+      });
+    };
+    const ticker = setInterval(() => {
+      due += (RATE * tickMs) / 1000;
+      while (due >= 1) {
+        due--;
+        if (pending >= MAX_PENDING) {
+          failure ??= `more than ${MAX_PENDING} checks awaiting an answer: the adapter is not keeping up`;
+          return;
+        }
+        send();
+      }
+    }, tickMs);
+
+    let nextSample = started + WARMUP_S * 1000;
+    while (Date.now() < end && !failure) {
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(nextSample, end) - Date.now())));
+      if (Date.now() >= nextSample && Date.now() <= end) {
+        const s = await sample(adapter, auth);
+        samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
+        console.error(
+          `  t=${String(samples.at(-1).t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
+            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, checks ${counts.answered}`,
+        );
+        nextSample += SAMPLE_S * 1000;
+      }
+    }
+    clearInterval(ticker);
+    for (let i = 0; i < 500 && pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    if (pending > 0) failure ??= `${pending} checks still unanswered 5 s after the load stopped`;
+  } finally {
+    client?.close();
+    if (adapter) await stopAdapter(adapter.child);
+    await auth.close();
+    fs.rmSync(config.dir, { recursive: true, force: true });
+  }
+
+  if (samples.length < 6) failure ??= `only ${samples.length} samples; run longer (--duration)`;
+  const window = Math.min(3, Math.floor(samples.length / 2));
+  const start = summarize(samples.slice(0, window));
+  const endV = summarize(samples.slice(-window));
+  const limits = {
+    rssMiB: start.rssMiB + TOLERANCE.rssMiB,
+    fds: start.fds + TOLERANCE.fds,
+    authSockets: CONNECTIONS,
+    loopP99Ms: TOLERANCE.loopP99Ms(start.loopP99Ms),
+  };
+  const rows = [
+    ['RSS (MiB)', 'rssMiB', 1],
+    ['open fds', 'fds', 0],
+    ['sockets toward the auth service', 'authSockets', 0],
+    ['event-loop delay p99 (ms)', 'loopP99Ms', 1],
+  ];
+  const cpu = os.cpus();
+  console.log(`\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s (${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log('| measure | start | end | limit | verdict |');
+  console.log('|---|---|---|---|---|');
+  for (const [label, key, digits] of rows) {
+    const ok = endV[key] <= limits[key];
+    if (!ok) failure ??= `${label} grew from ${start[key].toFixed(digits)} to ${endV[key].toFixed(digits)}, past ${limits[key].toFixed(digits)}`;
+    console.log(`| ${label} | ${start[key].toFixed(digits)} | ${endV[key].toFixed(digits)} | ${limits[key].toFixed(digits)} | ${ok ? 'ok' : 'GREW'} |`);
+  }
+  console.log(`wrong answers: ${counts.wrong}, RPC errors: ${counts.errors} (and ${counts.warmupWrong} during the warm-up, not failed)`);
+  if (counts.wrong > 0 || counts.errors > 0) failure ??= `${counts.wrong} wrong answers and ${counts.errors} RPC errors`;
+  if (failure) {
+    console.log(`FAIL: ${failure}`);
+    process.exitCode = 1;
+  } else {
+    console.log('PASS');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
