@@ -1,4 +1,6 @@
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { Pool, type Dispatcher } from 'undici';
 import type { ServiceSettings } from '../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../translate';
 
@@ -26,6 +28,8 @@ export interface CallLimits {
  */
 export class AuthClient {
   private readonly pool: Pool;
+  /** TLS name for https services; see the constructor. */
+  private readonly servername: string | undefined;
   private inFlight = 0;
 
   /** `identity` says which service this pool reaches; equal identities may share a pool across reloads. */
@@ -34,6 +38,14 @@ export class AuthClient {
     service: ServiceSettings,
     tls: ServiceTlsMaterial | undefined,
   ) {
+    // undici takes each request's TLS name from its Host header, which here is the client's: that
+    // would verify the service against a name the client chose and reconnect whenever it changes.
+    // The name is pinned to service.tls.serverName or the URL's host instead.
+    const url = new URL(service.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const https = url.protocol === 'https:';
+    const verifyAs = tls?.serverName ?? host;
+    this.servername = https ? (tls?.serverName ?? (isIP(host) ? undefined : host)) : undefined;
     this.pool = new Pool(service.url, {
       connections: service.connections,
       pipelining: 1,
@@ -43,6 +55,7 @@ export class AuthClient {
       connect: {
         timeout: Math.min(service.timeoutMs, 10_000),
         ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
+        ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
       },
     });
   }
@@ -64,13 +77,16 @@ export class AuthClient {
     const onCancel = (): void => controller.abort();
     cancel?.addEventListener('abort', onCancel, { once: true });
     try {
-      const res = await this.pool.request({
+      // undici's Request reads `servername`, but its option types leave it out.
+      const options: Dispatcher.RequestOptions & { servername?: string } = {
         method: req.method as 'GET',
         path: req.path,
         headers: req.headers,
         body: req.body,
         signal: controller.signal,
-      });
+        servername: this.servername,
+      };
+      const res = await this.pool.request(options);
       const { body, truncated } = await readBounded(res.body, limits.maxBodyBytes);
       return {
         ok: true,
