@@ -7,7 +7,7 @@
  * nghttp2-client nginx, and `npm run build` (the npm script runs it).
  *
  * Options: --requests N (20000) --warmup N (5000) --clients N (4) --streams N (32)
- *          --rate N (2000) --rate-seconds N (10)
+ *          --rate N (2000) --rate-seconds N (10) --rounds N (3)
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,7 +16,7 @@ const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { measure, fixedRate } = require('./lib/measure');
+const { combineRounds, measure, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     streams: { type: 'string', default: '32' },
     rate: { type: 'string', default: '2000' },
     'rate-seconds': { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const opts = {
@@ -41,6 +42,7 @@ const opts = {
 };
 const RATE = Number(args.rate);
 const RATE_SECONDS = Number(args['rate-seconds']);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const RUN_LIMIT_MS = 5 * 60_000;
 
 function preflight() {
@@ -87,14 +89,34 @@ function progress(row) {
   console.error(`  ${row.label}: ${status}`);
 }
 
-/** Runs `fn` with a started target and always stops it. */
-async function withTarget(startFn, fn) {
-  const target = await startFn();
-  try {
-    return await fn(target);
-  } finally {
-    await target.stop();
-  }
+/** Every server under test, started once; rows name the one they measure. */
+function servers(authUrl, p) {
+  const adapter = (label, options) => () => startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
+  return {
+    ceiling: () => startNodeServer('ceiling', 'ceiling-server.js'),
+    naive: () => startNodeServer('naive', 'naive-server.js', [`${authUrl}/check`]),
+    w1: adapter('adapter-w1', { workers: 1 }),
+    w1warn: adapter('adapter-w1-warn', { workers: 1, logLevel: 'warn' }),
+    w2: adapter('adapter-w2', { workers: 2 }),
+    cache: adapter('adapter-cache', { workers: 1, cache: true }),
+    coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
+  };
+}
+
+function rowPlan(p) {
+  return [
+    { key: 'ceiling', label: 'ceiling', server: 'ceiling', load: p.constant },
+    { key: 'naive', label: 'naive (fetch per check)', server: 'naive', load: p.auth },
+    { key: 'bypass', label: 'adapter bypass', server: 'w1', load: p.bypass },
+    { key: 'auth', label: 'adapter auth', server: 'w1', load: p.auth },
+    { key: 'deny', label: 'adapter deny', server: 'w1', load: p.deny },
+    { key: 'authQuiet', label: 'adapter auth, log: warn', server: 'w1warn', load: p.auth },
+    { key: 'bypass2', label: 'adapter bypass, workers: 2', server: 'w2', load: p.bypass },
+    { key: 'auth2', label: 'adapter auth, workers: 2', server: 'w2', load: p.auth },
+    { key: 'deny2', label: 'adapter deny, workers: 2', server: 'w2', load: p.deny },
+    { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
+    { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
+  ];
 }
 
 async function main() {
@@ -105,88 +127,75 @@ async function main() {
   }, RUN_LIMIT_MS);
   deadline.unref();
   const started = Date.now();
+  const loadBefore = os.loadavg()[0];
   const p = payloads();
   const rows = {};
   const add = (key, row) => {
     rows[key] = row;
     progress(row);
   };
-  const failedStart = (key, label, err) => add(key, { label, failed: [err.message.split('\n')[0]] });
 
-  console.error(`bench: -n ${opts.requests} -c ${opts.clients} -m ${opts.streams}, warm-up ${opts.warmup}; work dir ${workDir()}`);
+  console.error(
+    `bench: -n ${opts.requests} (${ROUNDS} interleaved rounds) -c ${opts.clients} -m ${opts.streams}, warm-up ${opts.warmup}; work dir ${workDir()}`,
+  );
   const nginx = await Nginx.start();
+  const running = {};
   try {
-    const authUrl = nginx.url;
-    const m = (key, label, target, load) => measure(label, target, load, { ...opts, nginx }).then((row) => add(key, row));
+    const startErrors = {};
+    for (const [name, startFn] of Object.entries(servers(nginx.url, p))) {
+      try {
+        running[name] = await startFn();
+      } catch (err) {
+        startErrors[name] = err.message.split('\n')[0];
+        console.error(`  ${name}: ${err.message}`);
+      }
+    }
+    const plan = rowPlan(p).filter((r) => {
+      if (running[r.server]) return true;
+      add(r.key, { label: r.label, failed: [`did not start: ${startErrors[r.server]}`] });
+      return false;
+    });
+    const rounds = Object.fromEntries(plan.map((r) => [r.key, []]));
+    const perRound = Math.ceil(opts.requests / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of plan) {
+        const warmup = round === 0 ? opts.warmup : 0;
+        rounds[r.key].push(await measure(r.label, running[r.server], r.load, { ...opts, requests: perRound, warmup, nginx }));
+      }
+      console.error(`  round ${round + 1}/${ROUNDS} done`);
+    }
+    for (const r of plan) add(r.key, combineRounds(rounds[r.key]));
 
-    const atRate = (label, t, load) =>
-      fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, t, load, {
-        rps: RATE,
-        seconds: RATE_SECONDS,
-        clients: opts.clients,
-        streams: opts.streams,
-        warmup: opts.warmup,
-      });
-
-    await withTarget(
-      () => startNodeServer('ceiling', 'ceiling-server.js'),
-      async (t) => {
-        await m('ceiling', 'ceiling', t, p.constant);
-        add('ceilingFixed', await atRate('ceiling', t, p.constant));
-      },
-    );
-    await withTarget(
-      () => startNodeServer('naive', 'naive-server.js', [`${authUrl}/check`]),
-      (t) => m('naive', 'naive (fetch per check)', t, p.auth),
-    );
-
-    const adapter = (label, options) => () => startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
-    try {
-      await withTarget(adapter('adapter-w1', { workers: 1 }), async (t) => {
-        await m('bypass', 'adapter bypass', t, p.bypass);
-        await m('auth', 'adapter auth', t, p.auth);
-        await m('deny', 'adapter deny', t, p.deny);
-        add('fixed', await atRate('adapter auth', t, p.auth));
-        rows.peak = t.memory();
-      });
-    } catch (err) {
-      failedStart('auth', 'adapter (workers: 1)', err);
-    }
-    try {
-      await withTarget(adapter('adapter-w1-warn', { workers: 1, logLevel: 'warn' }), (t) =>
-        m('authQuiet', 'adapter auth, log: warn', t, p.auth),
-      );
-    } catch (err) {
-      failedStart('authQuiet', 'adapter auth, log: warn', err);
-    }
-    try {
-      await withTarget(adapter('adapter-w2', { workers: 2 }), async (t) => {
-        await m('bypass2', 'adapter bypass, workers: 2', t, p.bypass);
-        await m('auth2', 'adapter auth, workers: 2', t, p.auth);
-        await m('deny2', 'adapter deny, workers: 2', t, p.deny);
-      });
-    } catch (err) {
-      failedStart('auth2', 'adapter, workers: 2', err);
-    }
-    try {
-      await withTarget(adapter('adapter-cache', { workers: 1, cache: true }), (t) => m('cache', 'adapter auth, cache (one token)', t, p.auth));
-    } catch (err) {
-      failedStart('cache', 'adapter auth, cache', err);
-    }
-    try {
-      await withTarget(adapter('adapter-coalesce', { workers: 1, coalesce: true }), (t) =>
-        m('coalesce', 'adapter auth, coalesce (one token)', t, p.auth),
-      );
-    } catch (err) {
-      failedStart('coalesce', 'adapter auth, coalesce', err);
-    }
+    const atRate = (key, label, server, load) =>
+      running[server]
+        ? fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, running[server], load, {
+            rps: RATE,
+            seconds: RATE_SECONDS,
+            clients: opts.clients,
+            streams: opts.streams,
+            warmup: 0,
+          }).then((row) => add(key, row))
+        : undefined;
+    await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
+    await atRate('fixed', 'adapter auth', 'w1', p.auth);
+    if (running.w1) rows.peak = running.w1.memory();
   } finally {
+    await Promise.all(Object.values(running).map((t) => t.stop()));
     await nginx.stop();
   }
 
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-  const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}, ${execFileSync('h2load', ['--version'], { encoding: 'utf8' }).trim()}`;
-  const out = report.render(rows, { ...opts, rate: RATE, rateSeconds: RATE_SECONDS, machine, seconds: (Date.now() - started) / 1000 });
+  const h2loadVersion = execFileSync('h2load', ['--version'], { encoding: 'utf8' }).trim();
+  const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}, ${h2loadVersion}`;
+  const out = report.render(rows, {
+    ...opts,
+    rounds: ROUNDS,
+    rate: RATE,
+    rateSeconds: RATE_SECONDS,
+    machine,
+    load: [loadBefore, os.loadavg()[0]],
+    seconds: (Date.now() - started) / 1000,
+  });
   console.log(out.text);
   clearTimeout(deadline);
   process.exitCode = out.failed ? 1 : 0;

@@ -13,8 +13,10 @@ const SAMPLES = 20;
 async function measure(label, target, load, opts) {
   const common = { port: target.port, payloadFile: load.payloadFile, clients: opts.clients, streams: opts.streams, timeoutMs: opts.timeoutMs };
   const row = { label, failed: [] };
-  const warm = await h2load({ ...common, load: { requests: opts.warmup } });
-  if (warm.error) row.failed.push(`warm-up: ${warm.error}`);
+  if (opts.warmup > 0) {
+    const warm = await h2load({ ...common, load: { requests: opts.warmup } });
+    if (warm.error) row.failed.push(`warm-up: ${warm.error}`);
+  }
   const before = await sample(target.port, load.payload, SAMPLES, load.expect);
   if (!before.ok) {
     row.failed.push(`sample before the run: ${before.message}`);
@@ -41,8 +43,10 @@ async function measure(label, target, load, opts) {
 async function fixedRate(label, target, load, { rps, seconds, clients, streams, warmup }) {
   const common = { port: target.port, payloadFile: load.payloadFile, clients, streams, timeoutMs: (seconds + 30) * 1000 };
   const row = { label, failed: [] };
-  const warm = await h2load({ ...common, load: { requests: warmup } });
-  if (warm.error) row.failed.push(`warm-up: ${warm.error}`);
+  if (warmup > 0) {
+    const warm = await h2load({ ...common, load: { requests: warmup } });
+    if (warm.error) row.failed.push(`warm-up: ${warm.error}`);
+  }
   const before = await sample(target.port, load.payload, SAMPLES, load.expect);
   if (!before.ok) {
     row.failed.push(`sample before the run: ${before.message}`);
@@ -71,4 +75,22 @@ async function fixedRate(label, target, load, { rps, seconds, clients, streams, 
   return row;
 }
 
-module.exports = { measure, fixedRate };
+/**
+ * Rounds of the same row, taken interleaved with the other rows so that a burst of load from
+ * elsewhere on the machine hits every target alike: the median round stands for the row.
+ */
+function combineRounds(rounds) {
+  const failed = [...new Set(rounds.flatMap((r) => r.failed))];
+  const done = rounds.filter((r) => Number.isFinite(r.reqPerSec)).sort((a, b) => a.reqPerSec - b.reqPerSec);
+  const median = done[Math.floor((done.length - 1) / 2)];
+  return {
+    ...median,
+    label: rounds[0].label,
+    failed,
+    rounds: rounds.map((r) => r.reqPerSec),
+    authCalls: rounds.every((r) => r.authCalls !== undefined) ? rounds.reduce((s, r) => s + r.authCalls, 0) : undefined,
+    memory: rounds[rounds.length - 1].memory,
+  };
+}
+
+module.exports = { measure, fixedRate, combineRounds };

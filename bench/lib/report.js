@@ -32,8 +32,9 @@ function render(rows, meta) {
   const lines = [];
   lines.push(`Machine: ${meta.machine}`);
   lines.push(
-    `Load: h2load -c ${meta.clients} -m ${meta.streams}, ${meta.requests} requests per row after a ${meta.warmup}-request warm-up; ` +
-      `fixed rate ${meta.rate}/s for ${meta.rateSeconds}s. Run took ${Math.round(meta.seconds)}s.`,
+    `Load: h2load -c ${meta.clients} -m ${meta.streams}, ${meta.requests} requests per row in ${meta.rounds} interleaved rounds ` +
+      `(median round shown) after a ${meta.warmup}-request warm-up; fixed rate ${meta.rate}/s for ${meta.rateSeconds}s. ` +
+      `Load average ${meta.load.map((l) => l.toFixed(2)).join(' → ')}; run took ${Math.round(meta.seconds)}s.`,
   );
   lines.push('');
   lines.push('| Target | req/s | p50 ms | p99 ms | × ceiling | auth calls | notes |');
@@ -55,6 +56,7 @@ function render(rows, meta) {
       lines.push(`| ${row.label} | n/a | | | | ${row.authCalls} | not integrated: every check still called the auth service |`);
       continue;
     }
+    if (row.rounds?.length > 1) notes.push(`rounds ${row.rounds.map((r) => Math.round(r)).join('/')}`);
     if (row.memory) notes.push(`${row.memory.processes} process${row.memory.processes === 1 ? '' : 'es'}, RSS ${fmt(row.memory.maxRssMb, 0)} MB`);
     if (key.endsWith('2') && row.memory?.processes === 1) notes.push('workers: 2 not in effect');
     const atRate = key === 'fixed' || key === 'ceilingFixed';

@@ -48,7 +48,10 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const file = path.join(workDir(), `${label}.yaml`);
   fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
-  const child = start(label, process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', file]);
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the adapter (Node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const bin = path.join(ROOT, 'bin', 'ext-authz-adapter.js');
+  const child = start(label, process.execPath, [...nodeArgs, bin, 'serve', '--config', file]);
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {
     const err = fs.readFileSync(path.join(workDir(), `${label}.err`), 'utf8').slice(-1500);
