@@ -1,14 +1,102 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../translate';
 import type { AuthCallRecord } from './run-check';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 type DecisionLabel = 'allowed' | 'denied' | 'error';
+type Labels = Readonly<Record<string, string>>;
 
-interface CheckChildren {
-  readonly count: Counter.Internal;
-  readonly duration: Histogram.Internal<'decision'>;
+/** What `Registry` needs of a metric: prom-client's JSON shape, produced at scrape time. */
+interface ScrapedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: Array<{ labels: Labels; value: number; metricName?: string }>;
+}
+
+interface CounterSeries {
+  readonly labels: Labels;
+  value: number;
+}
+
+class HistogramSeries {
+  /** Per-bucket (not cumulative) counts; the last slot is past the largest bound. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Labels,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * Counters and histograms written by the Check hot path. prom-client's own metrics hash the label
+ * object on every `inc`/`observe`, even through `labels()` children; these series are plain
+ * numbers held by the caller, formatted only when /metrics is scraped. Registered in a prom-client
+ * Registry (and summed by AggregatorRegistry) like any other metric.
+ */
+class SeriesMetric<S extends CounterSeries | HistogramSeries> {
+  private readonly all: S[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly type: 'counter' | 'histogram',
+    private readonly create: (labels: Labels) => S,
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  series(labels: Labels): S {
+    const s = this.create(labels);
+    this.all.push(s);
+    return s;
+  }
+
+  async get(): Promise<ScrapedMetric> {
+    const values: ScrapedMetric['values'] = [];
+    for (const s of this.all) {
+      if (s instanceof HistogramSeries) pushHistogram(this.name, s, values);
+      else values.push({ labels: s.labels, value: (s as CounterSeries).value });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', values };
+  }
+
+  reset(): void {
+    this.all.length = 0;
+  }
+}
+
+function pushHistogram(name: string, s: HistogramSeries, values: ScrapedMetric['values']): void {
+  let cumulative = 0;
+  LATENCY_BUCKETS.forEach((le, i) => {
+    cumulative += s.counts[i];
+    values.push({ labels: { ...s.labels, le: String(le) }, value: cumulative, metricName: `${name}_bucket` });
+  });
+  values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` });
+  values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+  values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
+}
+
+interface CheckSeries {
+  readonly count: CounterSeries;
+  readonly duration: HistogramSeries;
 }
 
 /** `ext_authz_config_reloads_total`: registered by whichever process validates and counts reloads. */
@@ -28,37 +116,38 @@ export interface MetricsOptions {
 
 /**
  * The adapter's Prometheus metrics; names and labels are listed in docs/operations.md.
- * Labelled children are cached, so a check costs a map lookup per metric rather than
- * prom-client hashing a label object on every call.
+ * A check costs two map lookups per series and a few additions.
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly checks = new Counter({
-    name: 'ext_authz_checks_total',
-    help: 'Check calls answered, by rule, decision (allowed, denied, error) and reason.',
-    labelNames: ['rule', 'decision', 'reason'] as const,
-    registers: [this.registry],
-  });
-  private readonly checkDuration = new Histogram({
-    name: 'ext_authz_check_duration_seconds',
-    help: 'Time from receiving a Check call to answering it, by decision.',
-    labelNames: ['decision'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly authDuration = new Histogram({
-    name: 'ext_authz_auth_service_request_duration_seconds',
-    help: 'Duration of calls to the auth service, by rule and status class (2xx, 3xx, 4xx, 5xx, error).',
-    labelNames: ['rule', 'status_class'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly authErrors = new Counter({
-    name: 'ext_authz_auth_service_errors_total',
-    help: 'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large).',
-    labelNames: ['rule', 'kind'] as const,
-    registers: [this.registry],
-  });
+  private readonly checks = new SeriesMetric<CounterSeries>(
+    'ext_authz_checks_total',
+    'Check calls answered, by rule, decision (allowed, denied, error) and reason.',
+    'counter',
+    (labels) => ({ labels, value: 0 }),
+    this.registry,
+  );
+  private readonly checkDuration = new SeriesMetric<HistogramSeries>(
+    'ext_authz_check_duration_seconds',
+    'Time from receiving a Check call to answering it, by decision.',
+    'histogram',
+    (labels) => new HistogramSeries(labels, LATENCY_BUCKETS),
+    this.registry,
+  );
+  private readonly authDuration = new SeriesMetric<HistogramSeries>(
+    'ext_authz_auth_service_request_duration_seconds',
+    'Duration of calls to the auth service, by rule and status class (2xx, 3xx, 4xx, 5xx, error).',
+    'histogram',
+    (labels) => new HistogramSeries(labels, LATENCY_BUCKETS),
+    this.registry,
+  );
+  private readonly authErrors = new SeriesMetric<CounterSeries>(
+    'ext_authz_auth_service_errors_total',
+    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large).',
+    'counter',
+    (labels) => ({ labels, value: 0 }),
+    this.registry,
+  );
   readonly reloads: Counter<'result'> | undefined;
   /** Read at scrape time, so counting calls in flight costs the hot path nothing here. */
   private readInFlight: () => number = () => 0;
@@ -69,10 +158,11 @@ export class Metrics {
     collect: (): void => this.inFlight.set(this.readInFlight()),
   });
 
-  // Keyed by rule, then by a second label; both sets are small and fixed by the config.
-  private readonly checkChildren = new Map<string, Map<string, CheckChildren>>();
-  private readonly authDurationChildren = new Map<string, Map<string, Histogram.Internal<'rule' | 'status_class'>>>();
-  private readonly authErrorChildren = new Map<string, Map<string, Counter.Internal>>();
+  // Keyed by rule, then by a second key; both sets are small and fixed by the config.
+  private readonly checkSeries = new Map<string, Map<string, CheckSeries>>();
+  private readonly durationByDecision = new Map<DecisionLabel, HistogramSeries>();
+  private readonly authDurationSeries = new Map<string, Map<string, HistogramSeries>>();
+  private readonly authErrorSeries = new Map<string, Map<string, CounterSeries>>();
 
   constructor(options: MetricsOptions = {}) {
     this.reloads = options.reloads === false ? undefined : createReloadCounter(this.registry);
@@ -84,34 +174,37 @@ export class Metrics {
   }
 
   observeCheck(decision: Decision, calls: readonly AuthCallRecord[], seconds: number): void {
-    const children = this.checkChildrenFor(decision);
-    children.count.inc();
-    children.duration.observe(seconds);
+    const series = this.checkSeriesFor(decision);
+    series.count.value++;
+    series.duration.observe(seconds);
     for (let i = 0; i < calls.length; i++) {
-      const call = calls[i];
-      // Answered from the cache or by another check's call: no auth call of its own to count.
-      if (call.shared) continue;
-      if (call.unavailable) child(this.authErrorChildren, call.rule, call.unavailable, () => this.authErrors.labels(call.rule, call.unavailable as string)).inc();
+      const { rule, unavailable, status, elapsedMs } = calls[i];
+      if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
       // Neither was sent to the service, so there is no service latency to record.
-      if (call.unavailable === 'overload' || call.unavailable === 'request_too_large') continue;
-      const statusClass = call.status === undefined ? 'error' : STATUS_CLASSES[Math.floor(call.status / 100)] ?? 'error';
-      child(this.authDurationChildren, call.rule, statusClass, () => this.authDuration.labels(call.rule, statusClass)).observe(
-        call.elapsedMs / 1000,
+      if (unavailable === 'overload' || unavailable === 'request_too_large') continue;
+      const statusClass = status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error');
+      lookup(this.authDurationSeries, rule, statusClass, () => this.authDuration.series({ rule, status_class: statusClass })).observe(
+        elapsedMs / 1000,
       );
     }
   }
 
-  private checkChildrenFor(decision: Decision): CheckChildren {
-    return child(this.checkChildren, decision.rule, decision.kind + decision.reason, () => {
+  private checkSeriesFor(decision: Decision): CheckSeries {
+    return lookup(this.checkSeries, decision.rule, decision.kind + decision.reason, () => {
       const label = decisionLabel(decision);
-      return { count: this.checks.labels(decision.rule, label, decision.reason), duration: this.checkDuration.labels(label) };
+      let duration = this.durationByDecision.get(label);
+      if (!duration) {
+        duration = this.checkDuration.series({ decision: label });
+        this.durationByDecision.set(label, duration);
+      }
+      return { count: this.checks.series({ rule: decision.rule, decision: label, reason: decision.reason }), duration };
     });
   }
 }
 
 const STATUS_CLASSES: Readonly<Record<number, string>> = { 1: '1xx', 2: '2xx', 3: '3xx', 4: '4xx', 5: '5xx' };
 
-function child<T>(cache: Map<string, Map<string, T>>, first: string, second: string, create: () => T): T {
+function lookup<T>(cache: Map<string, Map<string, T>>, first: string, second: string, create: () => T): T {
   let inner = cache.get(first);
   if (!inner) {
     inner = new Map();
