@@ -7,7 +7,7 @@ import { httpGet } from '../helpers/prom-text';
 
 // The real CLI in a child process, a real auth service that holds its answer, SIGTERM in between.
 
-const DRAIN_DELAY_MS = 600;
+const DRAIN_DELAY_MS = 1500;
 
 let auth: TestAuthService;
 let cli: CliProcess | undefined;
