@@ -43,6 +43,8 @@ const opts = {
 const RATE = Number(args.rate);
 const RATE_SECONDS = Number(args['rate-seconds']);
 const ROUNDS = Math.max(1, Number(args.rounds));
+const PER_ROUND = Math.ceil(opts.requests / ROUNDS);
+opts.requests = PER_ROUND * ROUNDS;
 const RUN_LIMIT_MS = 5 * 60_000;
 
 function preflight() {
@@ -156,11 +158,10 @@ async function main() {
       return false;
     });
     const rounds = Object.fromEntries(plan.map((r) => [r.key, []]));
-    const perRound = Math.ceil(opts.requests / ROUNDS);
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of plan) {
         const warmup = round === 0 ? opts.warmup : 0;
-        rounds[r.key].push(await measure(r.label, running[r.server], r.load, { ...opts, requests: perRound, warmup, nginx }));
+        rounds[r.key].push(await measure(r.label, running[r.server], r.load, { ...opts, requests: PER_ROUND, warmup, nginx }));
       }
       console.error(`  round ${round + 1}/${ROUNDS} done`);
     }
