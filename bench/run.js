@@ -8,6 +8,7 @@
  *
  * Options: --requests N (20000) --warmup N (5000) --clients N (4) --streams N (32)
  *          --rate N (2000) --rate-seconds N (10) --rounds N (3)
+ * Fixed-rate runs use one stream per connection (see FIXED_RATE_STREAMS).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,7 +17,7 @@ const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { combineRounds, measure, fixedRate } = require('./lib/measure');
+const { FIXED_RATE_STREAMS, combineRounds, measure, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -173,7 +174,7 @@ async function main() {
             rps: RATE,
             seconds: RATE_SECONDS,
             clients: opts.clients,
-            streams: opts.streams,
+            streams: FIXED_RATE_STREAMS,
             warmup: 0,
           }).then((row) => add(key, row))
         : undefined;

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { fixedRate } = require('./lib/measure');
+const { FIXED_RATE_STREAMS, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -20,7 +20,6 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '60' },
     rate: { type: 'string', default: '2000' },
     clients: { type: 'string', default: '4' },
-    streams: { type: 'string', default: '32' },
     warmup: { type: 'string', default: '5000' },
   },
 });
@@ -51,7 +50,7 @@ async function main() {
         rps: rate,
         seconds,
         clients: Number(args.clients),
-        streams: Number(args.streams),
+        streams: FIXED_RATE_STREAMS,
         warmup: Number(args.warmup),
       });
     } finally {
@@ -71,6 +70,7 @@ async function main() {
   const shown = series.filter((_, i) => i % every === 0 || i === series.length - 1).map((mb) => mb.toFixed(1));
   const growth = series[series.length - 1] - series[0];
   console.log(`${row.label}: ${row.requests} checks, ${Math.round(row.reqPerSec)} req/s`);
+  if (row.belowRate) console.log(`could not keep ${rate}/s: the adapter was overloaded, latencies are those of an overload`);
   console.log(`latency p50 ${row.latency.p50.toFixed(2)} ms, p99 ${row.latency.p99.toFixed(2)} ms, max ${row.latency.max.toFixed(2)} ms`);
   console.log(`RSS MB over time: ${shown.join(' ')}`);
   console.log(
@@ -78,7 +78,7 @@ async function main() {
       `growth ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`,
   );
   console.log(`${growth < GROWTH_NOISE_MB ? 'PASS' : 'MISS'} no growth beyond noise (< ${GROWTH_NOISE_MB} MB)`);
-  console.log(`${row.latency.p99 < 2 ? 'PASS' : 'MISS'} p99 < 2 ms`);
+  console.log(`${row.latency.p99 < 2 && !row.belowRate ? 'PASS' : 'MISS'} p99 < 2 ms`);
   console.log(`${Math.max(...series) < 150 ? 'PASS' : 'MISS'} RSS < 150 MB`);
 }
 
