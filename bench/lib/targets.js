@@ -50,7 +50,8 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the adapter (Node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const bin = path.join(ROOT, 'bin', 'ext-authz-adapter.js');
+  // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness.
+  const bin = process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
   const child = start(label, process.execPath, [...nodeArgs, bin, 'serve', '--config', file]);
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {
