@@ -194,6 +194,7 @@ async function main() {
     rounds: ROUNDS,
     rate: RATE,
     rateSeconds: RATE_SECONDS,
+    rateStreams: FIXED_RATE_STREAMS,
     machine,
     load: [loadBefore, os.loadavg()[0]],
     seconds: (Date.now() - started) / 1000,
