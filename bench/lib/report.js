@@ -33,7 +33,7 @@ function render(rows, meta) {
   lines.push(`Machine: ${meta.machine}`);
   lines.push(
     `Load: h2load -c ${meta.clients} -m ${meta.streams}, ${meta.requests} requests per row in ${meta.rounds} interleaved rounds ` +
-      `(median round shown) after a ${meta.warmup}-request warm-up; fixed rate ${meta.rate}/s for ${meta.rateSeconds}s. ` +
+      `(median round shown) after a ${meta.warmup}-request warm-up; fixed rate ${meta.rate}/s for ${meta.rateSeconds}s (-c ${meta.clients} -m ${meta.rateStreams}). ` +
       `Load average ${meta.load.map((l) => l.toFixed(2)).join(' → ')}; run took ${Math.round(meta.seconds)}s.`,
   );
   lines.push('');
