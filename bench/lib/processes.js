@@ -51,13 +51,17 @@ function start(name, command, args, { pipeStdout = false, env } = {}) {
   fs.closeSync(err);
   child.benchName = name;
   running.add(child);
-  child.exited = new Promise((resolve) =>
+  child.exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
       resolve({ code, signal });
-    }),
-  );
-  child.once('error', () => running.delete(child));
+    });
+    // A program that could not be started never exits; its waiters must not hang.
+    child.once('error', (err) => {
+      running.delete(child);
+      resolve({ code: null, signal: null, error: err });
+    });
+  });
   return child;
 }
 
