@@ -30,7 +30,12 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     const started = performance.now();
     const config = deps.config();
     const cancel = new AbortController();
-    call.on('cancelled', () => cancel.abort());
+    let answered = false;
+    // grpc-js also emits `cancelled` after a call has been answered; aborting then would only
+    // build an AbortError nobody reads, on every check.
+    call.on('cancelled', () => {
+      if (!answered) cancel.abort();
+    });
     deps.track(1);
     runCheck(config, call.request, cancel.signal)
       .catch((err: unknown): CheckResult => {
@@ -38,6 +43,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
         return { decision: INTERNAL_ERROR, requestId: '', calls: [] };
       })
       .then((result) => {
+        answered = true;
         callback(null, toCheckResponse(result.decision));
         const seconds = (performance.now() - started) / 1000;
         metrics.observeCheck(result.decision, result.calls, seconds);
