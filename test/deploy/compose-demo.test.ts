@@ -9,7 +9,7 @@ import { readText, repoFile } from './deploy-files';
  * The compose demo without Docker or Envoy: the real adapter on deploy/adapter.yaml, the real
  * example auth service and the real demo backend, on 127.0.0.1. Only the addresses change
  * (ephemeral ports instead of compose host names). Envoy's part is played by a grpc-js client
- * sending the CheckRequest Envoy would send for the seed's curl commands; docs/deploy.md's
+ * sending the CheckRequest Envoy would send for the seed's curl commands; README.md ("Deploy")'s
  * expected output rests on these answers.
  */
 
