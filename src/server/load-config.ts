@@ -63,7 +63,11 @@ export async function compileConfig(text: string, source: string, previous?: Loa
   for (const rule of previous?.rules ?? []) reusable.set(rule.client.identity, rule.client);
   const rules = settings.rules.map((rule, i): CompiledRule => {
     const identity = clientIdentity(rule, tls[i]);
-    const client = reusable.get(identity) ?? new AuthClient(identity, rule.service, tls[i]);
+    let client = reusable.get(identity);
+    if (!client) {
+      client = new AuthClient(identity, rule.service, tls[i]);
+      reusable.set(identity, client);
+    }
     return {
       settings: rule,
       matcher: matchers[i],
@@ -88,16 +92,12 @@ export function retiredClients(previous: LoadedConfig, next: LoadedConfig): Auth
   return [...new Set(previous.rules.map((r) => r.client))].filter((c) => !kept.has(c));
 }
 
-/**
- * The rule name is part of it, so each rule has its own pool and its own `maxConcurrent`
- * count even when two rules call the same service.
- */
 function clientIdentity(rule: RuleSettings, tls: ServiceTlsMaterial | undefined): string {
   const s = rule.service;
   const material = tls
     ? [tls.ca, tls.cert, tls.key].map((b) => (b ? b.toString('base64') : '')).join('|') + `|${tls.serverName ?? ''}`
     : '';
-  return `${rule.name}|${s.url}|${s.connections}|${s.timeoutMs}|${material}`;
+  return `${s.url}|${s.connections}|${s.timeoutMs}|${material}`;
 }
 
 async function readPem(file: string | undefined, path: string, issues: Issues): Promise<Buffer | undefined> {
