@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { ServiceSettings } from '../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../translate';
+import type { Cancellation } from './cancellation';
 
 /** TLS material read from the files named in `service.tls`, so a reload picks up new certificates. */
 export interface ServiceTlsMaterial {
@@ -64,43 +66,26 @@ export class AuthClient {
     return this.inFlight;
   }
 
-  async call(req: AuthRequest, limits: CallLimits, cancel?: AbortSignal): Promise<AuthCallResult> {
-    const started = performance.now();
-    if (this.inFlight >= limits.maxConcurrent) return { ok: false, cause: 'overload', elapsedMs: 0 };
+  /** Never rejects: every way a call can end is an AuthCallResult. */
+  call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
+    if (this.inFlight >= limits.maxConcurrent) return Promise.resolve(OVERLOADED);
+    if (cancel?.cancelled) return Promise.resolve(CANCELLED);
     this.inFlight++;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, limits.timeoutMs);
-    const onCancel = (): void => controller.abort();
-    cancel?.addEventListener('abort', onCancel, { once: true });
-    try {
+    return new Promise((resolve) => {
+      const handler = new AuthCallHandler(limits, cancel, (result) => {
+        this.inFlight--;
+        resolve(result);
+      });
       // undici's Request reads `servername`, but its option types leave it out.
-      const options: Dispatcher.RequestOptions & { servername?: string } = {
-        method: req.method as 'GET',
+      const options: Dispatcher.DispatchOptions & { servername?: string } = {
+        method: req.method as Dispatcher.HttpMethod,
         path: req.path,
         headers: req.headers,
         body: req.body,
-        signal: controller.signal,
         servername: this.servername,
       };
-      const res = await this.pool.request(options);
-      const { body, truncated } = await readBounded(res.body, limits.maxBodyBytes);
-      return {
-        ok: true,
-        response: { status: res.statusCode, headers: res.headers as AuthResponse['headers'], body, truncated },
-        elapsedMs: performance.now() - started,
-      };
-    } catch (err) {
-      const cause = timedOut ? 'timeout' : cancel?.aborted ? 'cancelled' : classify(err);
-      return { ok: false, cause, elapsedMs: performance.now() - started };
-    } finally {
-      clearTimeout(timer);
-      cancel?.removeEventListener('abort', onCancel);
-      this.inFlight--;
-    }
+      this.pool.dispatch(options, handler);
+    });
   }
 
   close(): Promise<void> {
@@ -112,30 +97,100 @@ export class AuthClient {
   }
 }
 
-/** Keeps at most `max` bytes; past that it stops reading and drops the connection rather than drain an endless body. */
-async function readBounded(
-  body: AsyncIterable<Buffer> & { destroy(): unknown },
-  max: number,
-): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body) {
-    const room = max - size;
-    if (chunk.length >= room) {
-      if (room > 0) chunks.push(chunk.subarray(0, room));
-      size = max;
-      if (chunk.length > room) {
-        truncated = true;
-        body.destroy();
-        break;
-      }
-      continue;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
+const OVERLOADED: AuthCallResult = { ok: false, cause: 'overload', elapsedMs: 0 };
+const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0 };
+
+/** Why the adapter itself ended a call early; the reason undici reports back is ignored. */
+class CallStopped extends Error {}
+
+/**
+ * One call through undici's dispatch API, which hands over the response as it is parsed: no
+ * body stream, async iterator or AbortSignal per call. Settles exactly once: on the response's
+ * end, on the body reaching `maxBodyBytes` (kept so far, then the connection is dropped rather
+ * than drain an endless body), on an error, on the timeout (headers and body together) or on
+ * cancellation.
+ */
+class AuthCallHandler implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  private status = 0;
+  private headers: AuthResponse['headers'] = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly limits: CallLimits,
+    private readonly cancel: Cancellation | undefined,
+    private readonly settle: (result: AuthCallResult) => void,
+  ) {
+    this.timer = setTimeout(stopOnTimeout, limits.timeoutMs, this);
+    cancel?.onCancel(() => this.stop('cancelled'));
   }
-  return { body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), truncated };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    // Timed out or cancelled while it waited for a connection: it must not reach the service now.
+    if (this.settled) controller.abort(new CallStopped());
+    else this.controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // A 1xx is informational; the answer is still to come.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers as AuthResponse['headers'];
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    const room = this.limits.maxBodyBytes - this.size;
+    if (chunk.length > room) {
+      if (room > 0) this.chunks.push(chunk.subarray(0, room));
+      this.size += room;
+      this.succeed(true);
+      controller.abort(new CallStopped());
+      return;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.succeed(false);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (!this.settled) this.finish({ ok: false, cause: classify(err), elapsedMs: performance.now() - this.started });
+  }
+
+  stop(cause: 'timeout' | 'cancelled'): void {
+    if (this.settled) return;
+    this.finish({ ok: false, cause, elapsedMs: performance.now() - this.started });
+    this.controller?.abort(new CallStopped());
+  }
+
+  private succeed(truncated: boolean): void {
+    if (this.settled) return;
+    const { chunks, size } = this;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    this.finish({
+      ok: true,
+      response: { status: this.status, headers: this.headers, body, truncated },
+      elapsedMs: performance.now() - this.started,
+    });
+  }
+
+  private finish(result: AuthCallResult): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.cancel?.onCancel(undefined);
+    this.settle(result);
+  }
+}
+
+function stopOnTimeout(handler: AuthCallHandler): void {
+  handler.stop('timeout');
 }
 
 function classify(err: unknown): UnavailableKind | 'invalid_request' {

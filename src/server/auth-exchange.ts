@@ -1,6 +1,7 @@
 import type { RuleSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
 import type { AuthClient } from './auth-client';
+import type { Cancellation } from './cancellation';
 
 /** What one auth call did, for metrics and the decision log line. */
 export interface AuthCallRecord {
@@ -26,7 +27,7 @@ export async function exchange(
   settings: RuleSettings,
   client: AuthClient,
   request: AuthRequest,
-  cancel: AbortSignal | undefined,
+  cancel: Cancellation | undefined,
 ): Promise<Exchange> {
   const result = await client.call(
     request,

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage, type Decision } from '../translate';
+import { Cancellation } from './cancellation';
 import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -29,21 +30,15 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
   return (call, callback) => {
     const started = performance.now();
     const config = deps.config();
-    const cancel = new AbortController();
-    let answered = false;
-    // grpc-js also emits `cancelled` after a call has been answered; aborting then would only
-    // build an AbortError nobody reads, on every check.
-    call.on('cancelled', () => {
-      if (!answered) cancel.abort();
-    });
+    const cancel = new Cancellation();
+    call.on('cancelled', () => cancel.cancel());
     deps.track(1);
-    runCheck(config, call.request, cancel.signal)
+    runCheck(config, call.request, cancel)
       .catch((err: unknown): CheckResult => {
         logger.error({ err }, 'check failed unexpectedly; denying');
         return { decision: INTERNAL_ERROR, requestId: '', calls: [] };
       })
       .then((result) => {
-        answered = true;
         callback(null, toCheckResponse(result.decision));
         const seconds = (performance.now() - started) / 1000;
         metrics.observeCheck(result.decision, result.calls, seconds);

@@ -10,6 +10,7 @@ import {
   type Reason,
 } from '../translate';
 import { exchange, type AuthCallRecord } from './auth-exchange';
+import type { Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
 import { selectRules } from './select-rules';
@@ -39,7 +40,7 @@ function deny(reason: Reason, rule: string, status: number): Decision {
  * needs authentication, build the auth request, call, interpret and apply the mode. The first
  * denial ends it; the headers of every allowing rule are merged.
  */
-export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: AbortSignal): Promise<CheckResult> {
+export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
   const view = readCheckRequest(msg);
   if ('invalid' in view) {
     return { decision: deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS), requestId: '', calls: [] };
@@ -80,7 +81,7 @@ export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, c
 async function authenticate(
   rule: CompiledRule,
   view: CheckView,
-  cancel: AbortSignal,
+  cancel: Cancellation,
   calls: AuthCallRecord[],
 ): Promise<Decision> {
   const { settings } = rule;
