@@ -92,14 +92,15 @@ export class AdapterServer {
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
     const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile));
-    const logger = options.logger ?? createLogger(config.settings.log.level);
+    const metrics = options.metrics ?? new Metrics();
+    const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
     const server = new AdapterServer(
       options.configFile,
       text,
       config,
       logger,
       options.logger === undefined,
-      options.metrics ?? new Metrics(),
+      metrics,
       options.admin ?? true,
     );
     try {

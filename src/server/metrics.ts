@@ -149,6 +149,11 @@ export class Metrics {
     this.registry,
   );
   readonly reloads: Counter<'result'> | undefined;
+  private readonly logLinesDropped = new Counter({
+    name: 'ext_authz_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
+    registers: [this.registry],
+  });
   /** Read at scrape time, so counting calls in flight costs the hot path nothing here. */
   private readInFlight: () => number = () => 0;
   private readonly inFlight: Gauge = new Gauge({
@@ -171,6 +176,10 @@ export class Metrics {
 
   reportInFlight(read: () => number): void {
     this.readInFlight = read;
+  }
+
+  countDroppedLogLine(): void {
+    this.logLinesDropped.inc();
   }
 
   observeCheck(decision: Decision, calls: readonly AuthCallRecord[], seconds: number): void {

@@ -111,6 +111,7 @@ test('after allowed, denied and failed checks the scraped counters match what wa
   expect(sumOf(samples, 'ext_authz_check_duration_seconds_count', { decision: 'denied' })).toBe(7);
   expect(sumOf(samples, 'ext_authz_check_duration_seconds_count')).toBe(14);
   expect(sumOf(samples, 'ext_authz_checks_in_flight')).toBe(0);
+  expect(samples.some((s) => s.name === 'ext_authz_log_lines_dropped_total' && s.value === 0)).toBe(true);
   expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
   expect(samples.some((s) => s.name === 'ext_authz_config_reloads_total')).toBe(false);
 });
