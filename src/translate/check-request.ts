@@ -3,8 +3,9 @@ import { normalizePath } from './normalize-path';
 import type { CheckInput } from '../matcher';
 
 /**
- * The parts of envoy.service.auth.v3.CheckRequest this adapter reads, as decoded by
- * proto-loader with `keepCase` and without defaults (absent fields are undefined).
+ * The parts of envoy.service.auth.v3.CheckRequest this adapter reads, with proto field names.
+ * Absent fields may be undefined, null (messages, as protobufjs decodes them) or their proto3
+ * default; every read here treats those alike.
  */
 export interface CheckRequestMessage {
   attributes?: {

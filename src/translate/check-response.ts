@@ -5,13 +5,17 @@ export const GRPC_OK = 0;
 export const GRPC_PERMISSION_DENIED = 7;
 export const GRPC_UNAUTHENTICATED = 16;
 
+/** envoy.config.core.v3.HeaderValueOption.HeaderAppendAction values used here. */
+const APPEND_IF_EXISTS_OR_ADD = 0;
+const OVERWRITE_IF_EXISTS_OR_ADD = 2;
+
 interface HeaderValueOption {
   header: { key: string; value: string };
   append: { value: boolean };
-  append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS_OR_ADD';
+  append_action: typeof APPEND_IF_EXISTS_OR_ADD | typeof OVERWRITE_IF_EXISTS_OR_ADD;
 }
 
-/** envoy.service.auth.v3.CheckResponse as proto-loader encodes it (keepCase). */
+/** envoy.service.auth.v3.CheckResponse with proto field names and enums as numbers, ready to encode. */
 export interface CheckResponseMessage {
   status: { code: number; message?: string };
   ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
@@ -50,11 +54,11 @@ export function toCheckResponse(decision: Decision): CheckResponseMessage {
  * read either one overwrite the client's value instead of appending to it.
  */
 function overwrite(key: string, value: string): HeaderValueOption {
-  return { header: { key, value }, append: { value: false }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+  return { header: { key, value }, append: { value: false }, append_action: OVERWRITE_IF_EXISTS_OR_ADD };
 }
 
 function append(key: string, value: string): HeaderValueOption {
-  return { header: { key, value }, append: { value: true }, append_action: 'APPEND_IF_EXISTS_OR_ADD' };
+  return { header: { key, value }, append: { value: true }, append_action: APPEND_IF_EXISTS_OR_ADD };
 }
 
 /** The first occurrence of a name replaces Envoy's own; repeats (set-cookie) are appended. */
