@@ -27,25 +27,32 @@ const INTERNAL_ERROR: Decision = {
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
 export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
   const { logger, metrics } = deps;
-  return (call, callback) => {
+  async function check(
+    call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
+    callback: grpc.sendUnaryData<CheckResponseMessage>,
+  ): Promise<void> {
     const started = performance.now();
     const config = deps.config();
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
     deps.track(1);
-    runCheck(config, call.request, cancel)
-      .catch((err: unknown): CheckResult => {
+    try {
+      let result: CheckResult;
+      try {
+        result = await runCheck(config, call.request, cancel);
+      } catch (err) {
         logger.error({ err }, 'check failed unexpectedly; denying');
-        return { decision: INTERNAL_ERROR, requestId: '', calls: [] };
-      })
-      .then((result) => {
-        callback(null, toCheckResponse(result.decision));
-        const seconds = (performance.now() - started) / 1000;
-        metrics.observeCheck(result.decision, result.calls, seconds);
-        if (logger.isLevelEnabled('info')) logDecision(logger, result, seconds);
-      })
-      .finally(() => deps.track(-1));
-  };
+        result = { decision: INTERNAL_ERROR, requestId: '', calls: [] };
+      }
+      callback(null, toCheckResponse(result.decision));
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observeCheck(result.decision, result.calls, seconds);
+      if (logger.isLevelEnabled('info')) logDecision(logger, result, seconds);
+    } finally {
+      deps.track(-1);
+    }
+  }
+  return (call, callback) => void check(call, callback);
 }
 
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {

@@ -44,6 +44,7 @@ export function normalizePath(raw: string): NormalizedPath {
   const unsafe: NormalizedPath = { path: rawPath, query, safe: false };
 
   if (rawPath.length === 0 || rawPath.charCodeAt(0) !== 0x2f) return unsafe;
+  if (isAlreadyNormal(rawPath)) return { path: rawPath, query, safe: true };
 
   let decoded = '';
   for (let i = 0; i < rawPath.length; i++) {
@@ -81,4 +82,19 @@ export function normalizePath(raw: string): NormalizedPath {
     out.push(seg);
   }
   return { path: `/${out.join('/')}`, query, safe: true };
+}
+
+/**
+ * The common case, answered in one scan: no escape, no character that makes a path unsafe, and
+ * no "//" or "/." (so no empty or dot-segment). Such a path is its own normalized form.
+ */
+function isAlreadyNormal(rawPath: string): boolean {
+  let previous = 0;
+  for (let i = 0; i < rawPath.length; i++) {
+    const code = rawPath.charCodeAt(i);
+    if (code < 0x21 || code === 0x7f || code === 0x5c || code === 0x25) return false;
+    if (previous === 0x2f && (code === 0x2f || code === 0x2e)) return false;
+    previous = code;
+  }
+  return true;
 }
