@@ -27,6 +27,10 @@ const INTERNAL_ERROR: Decision = {
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
 export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
   const { logger, metrics } = deps;
+  // A decision line has a fixed shape, built in logDecision from values the adapter chose and
+  // Envoy's request id: nothing there for the redaction pass to find, which cost ~1.2 us and
+  // ~3 KB of garbage per line. It follows the logger's level.
+  const decisions = logger.child({}, { redact: [] });
   async function check(
     call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
     callback: grpc.sendUnaryData<CheckResponseMessage>,
@@ -47,7 +51,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
       callback(null, toCheckResponse(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
-      if (logger.isLevelEnabled('info')) logDecision(logger, result, seconds);
+      if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
     } finally {
       deps.track(-1);
     }
