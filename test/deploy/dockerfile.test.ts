@@ -53,6 +53,14 @@ describe('Dockerfile', () => {
     expect(runtime.lines).toContain('ENTRYPOINT ["node", "bin/ext-authz-adapter.js"]');
   });
 
+  it('runs the adapter with the same V8 heap limit as `npm start`', () => {
+    const env = runtime.lines.find((l) => l.startsWith('ENV NODE_OPTIONS='));
+    const flag = env?.slice('ENV NODE_OPTIONS='.length);
+    expect(flag).toMatch(/^--max-old-space-size=\d+$/);
+    const start = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts.start;
+    expect(start.split(' ')).toContain(flag);
+  });
+
   it('copies only files that exist and that .dockerignore lets through', () => {
     const copies = all.flatMap((s) => s.lines).filter((l) => l.startsWith('COPY ') && !l.includes('--from='));
     expect(copies.length).toBeGreaterThan(0);
