@@ -6,9 +6,16 @@
  * Prints one table and the issue's targets with PASS/MISS. Needs: apt-get install -y
  * nghttp2-client nginx, and `npm run build` (the npm script runs it).
  *
- * Options: --requests N (20000) --warmup N (5000) --clients N (4) --streams N (32)
- *          --rate N (2000) --rate-seconds N (10) --rounds N (3)
- * Fixed-rate runs use one stream per connection (see FIXED_RATE_STREAMS).
+ * Options: --requests N (50000 per row, split over the rounds) --rounds N (5)
+ *          --warmup N (5000, before the first round) --clients N (4) --streams N (32)
+ *          --rate N (2000) --rate-seconds N (10) --rate-clients N (2)
+ * Each row gets --rounds interleaved rounds of --requests / --rounds checks (10,000 by default,
+ * so even the fastest row runs for about a second per round); the median round is shown. The
+ * defaults took about 2 minutes on the shared 2-core machine (117 s measured), which leaves room
+ * for a machine twice as busy within the 5-minute limit below.
+ * Fixed-rate runs use --rate-clients connections × FIXED_RATE_STREAMS streams, not -c/-m (see
+ * FIXED_RATE_STREAMS in lib/measure.js for why bursts must stay small).
+ * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -17,7 +24,7 @@ const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { FIXED_RATE_STREAMS, combineRounds, measure, fixedRate } = require('./lib/measure');
+const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, combineRounds, measure, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -25,13 +32,14 @@ const report = require('./lib/report');
 
 const { values: args } = parseArgs({
   options: {
-    requests: { type: 'string', default: '20000' },
+    requests: { type: 'string', default: '50000' },
     warmup: { type: 'string', default: '5000' },
     clients: { type: 'string', default: '4' },
     streams: { type: 'string', default: '32' },
     rate: { type: 'string', default: '2000' },
     'rate-seconds': { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
+    'rate-clients': { type: 'string', default: String(FIXED_RATE_CLIENTS) },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const opts = {
@@ -43,6 +51,7 @@ const opts = {
 };
 const RATE = Number(args.rate);
 const RATE_SECONDS = Number(args['rate-seconds']);
+const RATE_CLIENTS = Math.max(1, Number(args['rate-clients']));
 const ROUNDS = Math.max(1, Number(args.rounds));
 const PER_ROUND = Math.ceil(opts.requests / ROUNDS);
 opts.requests = PER_ROUND * ROUNDS;
@@ -88,7 +97,9 @@ function payloads() {
 }
 
 function progress(row) {
-  const status = row.failed.length ? `FAILED: ${row.failed.join('; ')}` : `${Math.round(row.reqPerSec)} req/s`;
+  const cpuRounds = row.cpuRounds?.length > 1 ? ` (rounds ${row.cpuRounds.map((c) => (Number.isFinite(c) ? c.toFixed(0) : '–')).join('/')})` : '';
+  const cpu = Number.isFinite(row.cpuUsPerCheck) ? `, CPU ${row.cpuUsPerCheck.toFixed(1)} µs/check${cpuRounds}` : '';
+  const status = row.failed.length ? `FAILED: ${row.failed.join('; ')}` : `${Math.round(row.reqPerSec)} req/s${cpu}`;
   console.error(`  ${row.label}: ${status}`);
 }
 
@@ -139,7 +150,8 @@ async function main() {
   };
 
   console.error(
-    `bench: -n ${opts.requests} (${ROUNDS} interleaved rounds) -c ${opts.clients} -m ${opts.streams}, warm-up ${opts.warmup}; work dir ${workDir()}`,
+    `bench: -n ${opts.requests} (${ROUNDS} interleaved rounds of ${PER_ROUND}) -c ${opts.clients} -m ${opts.streams}, warm-up ${opts.warmup}; ` +
+      `fixed rate ${RATE}/s for ${RATE_SECONDS}s at -c ${RATE_CLIENTS} -m ${FIXED_RATE_STREAMS}; work dir ${workDir()}`,
   );
   const nginx = await Nginx.start();
   const running = {};
@@ -173,9 +185,10 @@ async function main() {
         ? fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, running[server], load, {
             rps: RATE,
             seconds: RATE_SECONDS,
-            clients: opts.clients,
+            clients: RATE_CLIENTS,
             streams: FIXED_RATE_STREAMS,
             warmup: 0,
+            nginx,
           }).then((row) => add(key, row))
         : undefined;
     await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
@@ -194,6 +207,7 @@ async function main() {
     rounds: ROUNDS,
     rate: RATE,
     rateSeconds: RATE_SECONDS,
+    rateClients: RATE_CLIENTS,
     rateStreams: FIXED_RATE_STREAMS,
     machine,
     load: [loadBefore, os.loadavg()[0]],

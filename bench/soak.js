@@ -2,14 +2,16 @@
 /**
  * `npm run bench:soak [-- --duration 60 --rate 2000]`: the adapter's auth path at a fixed rate
  * for a while, with its RSS sampled every second; reports RSS at the start and the end, the
- * peak, and the latency percentiles. Same nginx, payload and verification as `npm run bench`.
+ * peak, the latency percentiles and the CPU time per check. Same nginx, payload, verification and
+ * fixed-rate shape (--clients connections, FIXED_RATE_CLIENTS by default, × FIXED_RATE_STREAMS
+ * streams each; see lib/measure.js) as the fixed-rate rows of `npm run bench`.
  */
 const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { FIXED_RATE_STREAMS, fixedRate } = require('./lib/measure');
+const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -19,7 +21,7 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '60' },
     rate: { type: 'string', default: '2000' },
-    clients: { type: 'string', default: '4' },
+    clients: { type: 'string', default: String(FIXED_RATE_CLIENTS) },
     warmup: { type: 'string', default: '5000' },
   },
 });
@@ -45,13 +47,14 @@ async function main() {
   try {
     const adapter = await startAdapter('adapter-soak', { authUrl: nginx.url, workers: 1 }, bypass.payload, bypass.expect);
     try {
-      console.error(`soak: adapter auth path at ${rate}/s for ${seconds}s`);
+      console.error(`soak: adapter auth path at ${rate}/s for ${seconds}s (-c ${args.clients} -m ${FIXED_RATE_STREAMS})`);
       row = await fixedRate(`adapter auth @ ${rate}/s, ${seconds}s`, adapter, auth, {
         rps: rate,
         seconds,
         clients: Number(args.clients),
         streams: FIXED_RATE_STREAMS,
         warmup: Number(args.warmup),
+        nginx,
       });
     } finally {
       await adapter.stop();
@@ -72,6 +75,7 @@ async function main() {
   console.log(`${row.label}: ${row.requests} checks, ${Math.round(row.reqPerSec)} req/s`);
   if (row.belowRate) console.log(`could not keep ${rate}/s: the adapter was overloaded, latencies are those of an overload`);
   console.log(`latency p50 ${row.latency.p50.toFixed(2)} ms, p99 ${row.latency.p99.toFixed(2)} ms, max ${row.latency.max.toFixed(2)} ms`);
+  console.log(`CPU per check: adapter ${row.cpuUsPerCheck.toFixed(1)} µs, nginx ${row.nginxCpuUsPerCheck.toFixed(1)} µs`);
   console.log(`RSS MB over time: ${shown.join(' ')}`);
   console.log(
     `RSS start ${series[0].toFixed(1)} MB, end ${series[series.length - 1].toFixed(1)} MB, peak ${Math.max(...series).toFixed(1)} MB; ` +

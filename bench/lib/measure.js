@@ -1,9 +1,43 @@
 'use strict';
-/** One measured row: warm up, verify samples, run h2load, verify again, count auth calls. */
+/**
+ * One measured row: warm up, verify samples, run h2load, verify again, count auth calls, and
+ * read the CPU time the target and nginx spent during the run.
+ */
 const { h2load } = require('./h2load');
+const { cpuSecondsBetween, cpuSnapshot } = require('./processes');
 const { runProblems, sample } = require('./verify');
 
 const SAMPLES = 20;
+
+/**
+ * CPU time per check, next to throughput. The machine has 2 cores, and h2load and nginx run on
+ * them too: a row's req/s is what the target reaches while it competes with the load generator
+ * (and, on the auth path, with nginx) for CPU, so the throughput ratio to the ceiling mixes the
+ * target's own cost with theirs and with whatever else the machine runs. utime + stime of the
+ * target's process tree (every worker, every thread) over the h2load run, divided by the checks,
+ * is the target's own cost, whoever else got the cores. nginx's tree is read the same way, so
+ * auth rows also show what the auth service spent per check. It is not free of noise either: a
+ * process that shares the cores gets smaller batches per wake-up and colder caches, so its CPU
+ * per check rises on a busy machine too (rounds of the same row differ by up to 2× here), hence
+ * the median over rounds. Resolution is one clock tick (10 ms) per process: 1 µs/check at
+ * 10,000 checks, which matters for nginx (about 10 µs/check).
+ *
+ * Snapshots are taken right before h2load starts and right after it exits; the verification
+ * samples and nginx status reads fall outside. Returns `end(checks)` -> µs per check.
+ */
+function cpuWindow(target, nginx) {
+  const targetBefore = cpuSnapshot(target.child.pid);
+  const nginxBefore = nginx ? cpuSnapshot(nginx.child.pid) : undefined;
+  return (checks) => {
+    const targetAfter = cpuSnapshot(target.child.pid);
+    const nginxAfter = nginx ? cpuSnapshot(nginx.child.pid) : undefined;
+    const perCheck = (seconds) => (seconds * 1e6) / checks;
+    return {
+      cpuUsPerCheck: perCheck(cpuSecondsBetween(targetBefore, targetAfter)),
+      nginxCpuUsPerCheck: nginx ? perCheck(cpuSecondsBetween(nginxBefore, nginxAfter)) : undefined,
+    };
+  };
+}
 
 /**
  * `target`: { port, memory() }; `load`: { payloadFile, payload, expect }; `opts`: { requests,
@@ -23,13 +57,16 @@ async function measure(label, target, load, opts) {
     return row;
   }
   const authBefore = opts.nginx ? await opts.nginx.requests() : 0;
+  const cpuEnd = cpuWindow(target, opts.nginx);
   const run = await h2load({ ...common, load: { requests: opts.requests } });
+  const cpu = cpuEnd(opts.requests);
   const authAfter = opts.nginx ? await opts.nginx.requests() : 0;
   row.failed.push(...runProblems(run, opts.requests, before.bodyBytes));
   const after = await sample(target.port, load.payload, SAMPLES, load.expect);
   if (!after.ok) row.failed.push(`sample after the run: ${after.message}`);
   row.reqPerSec = run.reqPerSec;
   row.latency = run.latency;
+  if (!run.error) Object.assign(row, cpu);
   // One status read happens between the two counts.
   row.authCalls = opts.nginx ? authAfter - authBefore - 1 : undefined;
   row.memory = target.memory();
@@ -37,20 +74,27 @@ async function measure(label, target, load, opts) {
 }
 
 /**
- * Streams per connection in fixed-rate runs. h2load's --rps releases each client's due requests
- * together, and with many streams allowed those bursts queue at the target (the ceiling server at
- * 2,000/s, quiet machine: p50 1.9 ms with -m 16, 0.9 ms with -m 1). With -m 1, though, a client
- * can only wait, so a target slower than clients/rate per request makes h2load fall behind and
- * under-report latency. 4 keeps the rate with small bursts; the ceiling row at the same rate
- * shows what the bursts alone cost, and a run that still falls behind is flagged.
+ * Shape of the fixed-rate runs: FIXED_RATE_CLIENTS connections (the total rate split over them)
+ * × FIXED_RATE_STREAMS streams each, set apart from the closed-loop -c/-m. h2load's --rps
+ * releases each client's due requests together on a shared timer tick, so the target sees bursts
+ * of up to clients × streams requests, and their queueing shows up as latency even on the
+ * trivial ceiling server. Ceiling p99 at 2,000/s on this 2-core machine: 4.06 ms with
+ * -c 4 -m 4 (--rps 500 each), 1.97 ms with -c 4 -m 1, 1.52 ms with -c 2 -m 2 (--rps 1000),
+ * 1.52 ms with -c 1 -m 4 (--rps 2000), 5.5 ms with -c 16 -m 1 (--rps 125): more clients, bigger
+ * bursts. Streams still matter: with -m 1 a client can only wait, so a target slower than
+ * clients/rate per request makes h2load fall behind and under-report latency. 2 × 2 (bursts of
+ * at most 4) tied for the lowest p99 measured and keeps two streams of headroom per connection;
+ * the ceiling row at the same rate shows what the bursts alone cost, and a run that still falls
+ * behind is flagged.
  */
-const FIXED_RATE_STREAMS = 4;
+const FIXED_RATE_CLIENTS = 2;
+const FIXED_RATE_STREAMS = 2;
 
 /**
  * A fixed total rate for `seconds`, sampling the target's memory every second. The first
  * sample is taken after a closed-loop warm-up, so start-up growth is not counted as a leak.
  */
-async function fixedRate(label, target, load, { rps, seconds, clients, streams, warmup }) {
+async function fixedRate(label, target, load, { rps, seconds, clients, streams, warmup, nginx }) {
   // A target that cannot keep the rate stretches the run (the count is fixed); allow for it.
   const common = { port: target.port, payloadFile: load.payloadFile, clients, streams, timeoutMs: (3 * seconds + 30) * 1000 };
   const row = { label, failed: [] };
@@ -66,8 +110,11 @@ async function fixedRate(label, target, load, { rps, seconds, clients, streams, 
   const memory = [target.memory()];
   const timer = setInterval(() => memory.push(target.memory()), 1000);
   let run;
+  let cpu;
+  const cpuEnd = cpuWindow(target, nginx);
   try {
     run = await h2load({ ...common, load: { rps, seconds } });
+    cpu = cpuEnd(rps * seconds);
   } finally {
     clearInterval(timer);
   }
@@ -81,27 +128,42 @@ async function fixedRate(label, target, load, { rps, seconds, clients, streams, 
   row.reqPerSec = run.reqPerSec;
   row.requests = run.total;
   row.latency = run.latency;
+  if (!run.error) Object.assign(row, cpu);
   row.memorySeries = memory;
   row.memory = memory[memory.length - 1];
   return row;
 }
 
+/** Median of the finite values (the lower middle one for an even count); NaN if none. */
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
+}
+
 /**
  * Rounds of the same row, taken interleaved with the other rows so that a burst of load from
- * elsewhere on the machine hits every target alike: the median round stands for the row.
+ * elsewhere on the machine hits every target alike: the median round (by req/s) stands for the
+ * row's throughput and latencies. The CPU figures are the median of the per-round values, taken
+ * on their own rather than from the median-throughput round: a round slowed by competition for a
+ * core is not a round whose checks cost more CPU, so the two are disturbed by different things.
  */
 function combineRounds(rounds) {
   const failed = [...new Set(rounds.flatMap((r) => r.failed))];
   const done = rounds.filter((r) => Number.isFinite(r.reqPerSec)).sort((a, b) => a.reqPerSec - b.reqPerSec);
-  const median = done[Math.floor((done.length - 1) / 2)];
+  const middle = done[Math.floor((done.length - 1) / 2)];
+  const cpuRounds = rounds.map((r) => r.cpuUsPerCheck);
+  const nginxCpuRounds = rounds.map((r) => r.nginxCpuUsPerCheck);
   return {
-    ...median,
+    ...middle,
     label: rounds[0].label,
     failed,
     rounds: rounds.map((r) => r.reqPerSec),
+    cpuRounds,
+    cpuUsPerCheck: median(cpuRounds),
+    nginxCpuUsPerCheck: nginxCpuRounds.some((v) => v !== undefined) ? median(nginxCpuRounds) : undefined,
     authCalls: rounds.every((r) => r.authCalls !== undefined) ? rounds.reduce((s, r) => s + r.authCalls, 0) : undefined,
     memory: rounds[rounds.length - 1].memory,
   };
 }
 
-module.exports = { measure, fixedRate, combineRounds, FIXED_RATE_STREAMS };
+module.exports = { measure, fixedRate, combineRounds, FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS };

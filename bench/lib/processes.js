@@ -4,7 +4,7 @@
  * normal end, on an error, and on ctrl-c. Each child leads its own process group, so stopping
  * it also stops what it forked (nginx workers, adapter cluster workers).
  */
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -151,6 +151,53 @@ function processTree(pid) {
   return tree;
 }
 
+/** Clock ticks per second, the unit of utime and stime in /proc/PID/stat (100 on Linux). */
+const CLK_TCK = (() => {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of one process (every thread), in clock ticks; undefined once it is gone. */
+function cpuTicksOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name: field 3 (state) is index 0, so utime (14) and stime (15) are 11, 12.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time so far of a process and each of its descendants: pid -> ticks. Take one just before
+ * and one just after a run, and pass both to cpuSecondsBetween.
+ */
+function cpuSnapshot(pid) {
+  const ticks = new Map();
+  for (const p of processTree(pid)) {
+    const t = cpuTicksOf(p);
+    if (t !== undefined) ticks.set(p, t);
+  }
+  return ticks;
+}
+
+/**
+ * CPU seconds the tree used between two snapshots. A process that appeared in between counts
+ * from zero; one that ended in between is lost (none of the targets forks or ends during a run).
+ * Resolution: one clock tick (10 ms at 100 Hz) per process, so runs should use ≥ 0.3 s of CPU.
+ */
+function cpuSecondsBetween(before, after) {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += Math.max(0, t - (before.get(pid) ?? 0));
+  return ticks / CLK_TCK;
+}
+
 /** VmRSS and VmHWM (peak) of one process, in MB; undefined once it is gone. */
 function memoryOf(pid) {
   try {
@@ -175,4 +222,16 @@ function treeMemory(pid) {
   };
 }
 
-module.exports = { workDir, start, stop, stopAll, waitForLine, stderrOf, freePort, treeMemory };
+module.exports = {
+  workDir,
+  start,
+  stop,
+  stopAll,
+  waitForLine,
+  stderrOf,
+  freePort,
+  treeMemory,
+  cpuSnapshot,
+  cpuSecondsBetween,
+  CLK_TCK,
+};

@@ -29,31 +29,42 @@ function notIntegrated(key, row) {
 
 function render(rows, meta) {
   const ceiling = ok(rows.ceiling) ? rows.ceiling.reqPerSec : NaN;
+  // CPU per check is compared like for like: closed-loop rows against the closed-loop ceiling,
+  // fixed-rate rows against the ceiling at the same rate (see cpuWindow in measure.js for why
+  // CPU is reported next to req/s).
+  const ceilingCpu = ok(rows.ceiling) ? rows.ceiling.cpuUsPerCheck : NaN;
+  const ceilingFixedCpu = ok(rows.ceilingFixed) ? rows.ceilingFixed.cpuUsPerCheck : NaN;
   const lines = [];
   lines.push(`Machine: ${meta.machine}`);
   lines.push(
     `Load: h2load -c ${meta.clients} -m ${meta.streams}, ${meta.requests} requests per row in ${meta.rounds} interleaved rounds ` +
-      `(median round shown) after a ${meta.warmup}-request warm-up; fixed rate ${meta.rate}/s for ${meta.rateSeconds}s (-c ${meta.clients} -m ${meta.rateStreams}). ` +
+      `(median round shown) after a ${meta.warmup}-request warm-up; fixed rate ${meta.rate}/s for ${meta.rateSeconds}s (-c ${meta.rateClients} -m ${meta.rateStreams}). ` +
       `Load average ${meta.load.map((l) => l.toFixed(2)).join(' → ')}; run took ${Math.round(meta.seconds)}s.`,
   );
+  lines.push(
+    'CPU µs/check: user + system CPU time of the target (every process and thread) during the h2load run, ' +
+      'divided by the checks; median of the rounds. CPU × ceiling: the ceiling\'s CPU µs/check over the row\'s ' +
+      '(1.00 = as cheap per check as the ceiling; fixed-rate rows against the ceiling at the same rate). ' +
+      '× ceiling stays the throughput ratio, which the targets judge; on 2 cores it also carries what h2load and nginx take.',
+  );
   lines.push('');
-  lines.push('| Target | req/s | p50 ms | p99 ms | × ceiling | auth calls | notes |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push('| Target | req/s | p50 ms | p99 ms | × ceiling | CPU µs/check | CPU × ceiling | auth calls | notes |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   let failed = false;
   for (const key of ORDER) {
     const row = rows[key];
     if (!row) {
-      if (OPTIONAL.has(key)) lines.push(`| adapter auth, ${key} | n/a | | | | | not run |`);
+      if (OPTIONAL.has(key)) lines.push(`| adapter auth, ${key} | n/a | | | | | | | not run |`);
       continue;
     }
     if (!ok(row)) {
       failed = true;
-      lines.push(`| ${row.label} | FAILED | | | | | ${row.failed.join('; ').replace(/\|/g, '/')} |`);
+      lines.push(`| ${row.label} | FAILED | | | | | | | ${row.failed.join('; ').replace(/\|/g, '/')} |`);
       continue;
     }
     const notes = [];
     if (notIntegrated(key, { ...row, requestsSent: meta.requests })) {
-      lines.push(`| ${row.label} | n/a | | | | ${row.authCalls} | not integrated: every check still called the auth service |`);
+      lines.push(`| ${row.label} | n/a | | | | | | ${row.authCalls} | not integrated: every check still called the auth service |`);
       continue;
     }
     if (row.rounds?.length > 1) notes.push(`rounds ${row.rounds.map((r) => Math.round(r)).join('/')}`);
@@ -62,10 +73,16 @@ function render(rows, meta) {
     const atRate = key === 'fixed' || key === 'ceilingFixed';
     if (atRate) notes.push(`${row.requests} requests`);
     if (row.belowRate) notes.push(`could not keep ${meta.rate}/s: overloaded`);
+    // The auth service's own cost, on the rows that call it.
+    if (Number.isFinite(row.nginxCpuUsPerCheck) && (row.authCalls > 0 || key === 'fixed')) {
+      notes.push(`nginx CPU ${fmt(row.nginxCpuUsPerCheck, 1)} µs/check`);
+    }
     const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
+    const cpuRatio = fmt((atRate ? ceilingFixedCpu : ceilingCpu) / row.cpuUsPerCheck);
     const calls = row.authCalls === undefined ? '' : String(row.authCalls);
     lines.push(
-      `| ${row.label} | ${fmt(row.reqPerSec, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${ratio} | ${calls} | ${notes.join('; ')} |`,
+      `| ${row.label} | ${fmt(row.reqPerSec, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${ratio} | ` +
+        `${fmt(row.cpuUsPerCheck, 1)} | ${cpuRatio} | ${calls} | ${notes.join('; ')} |`,
     );
   }
   if (ok(rows.auth) && ok(rows.naive)) lines.push('', `adapter auth / naive: ${fmt(rows.auth.reqPerSec / rows.naive.reqPerSec)}×`);
