@@ -51,9 +51,12 @@ export class AuthClient {
     this.pool = new Pool(service.url, {
       connections: service.connections,
       pipelining: 1,
-      // Our own timer bounds the whole call; these only stop undici's defaults (300s) from being looser.
-      headersTimeout: service.timeoutMs,
-      bodyTimeout: service.timeoutMs,
+      // Off: every call has its own timer (AuthCallHandler) over the wait for a connection, the
+      // headers and the body, and aborts the request when it fires. undici's own timeouts would
+      // add two coarse-wheel timers per call that outlive it by up to a second, enough to be
+      // promoted out of the young generation: they were most of what each check left behind.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       connect: {
         timeout: Math.min(service.timeoutMs, 10_000),
         ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
