@@ -43,6 +43,14 @@ rules:
 ${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    coalesce: true\n' : ''}`;
 }
 
+/**
+ * The Node flags the adapter ships with: those of `npm start`, which the Dockerfile's NODE_OPTIONS
+ * matches (test/deploy/dockerfile.test.ts), so the benchmark measures the adapter as deployed.
+ */
+const SHIPPED_NODE_FLAGS = require('../../package.json')
+  .scripts.start.split(' ')
+  .filter((arg) => arg.startsWith('--max-old-space-size='));
+
 /** `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered. */
 async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
@@ -52,7 +60,7 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness.
   const bin = process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
-  const child = start(label, process.execPath, [...nodeArgs, bin, 'serve', '--config', file]);
+  const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file]);
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {
     const err = fs.readFileSync(path.join(workDir(), `${label}.err`), 'utf8').slice(-1500);
