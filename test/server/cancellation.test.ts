@@ -1,0 +1,55 @@
+import * as grpc from '@grpc/grpc-js';
+import type http from 'node:http';
+import { TestAdapter, configYaml, ruleYaml } from '../helpers/adapter';
+import { reply, TestAuthService } from '../helpers/auth-service';
+import { checkRequest } from '../helpers/check-client';
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return condition();
+}
+
+/**
+ * Envoy gives up on a check (its own timeout, or the client went away): the auth call made for it
+ * must stop too, long before `service.timeout`, and free its place in the pool.
+ */
+describe('a check whose caller gives up', () => {
+  let service: TestAuthService;
+  let adapter: TestAdapter;
+  const held: http.ServerResponse[] = [];
+  const closedEarly: http.ServerResponse[] = [];
+
+  beforeAll(async () => {
+    service = await TestAuthService.start((_req, res) => {
+      held.push(res);
+      res.on('close', () => {
+        if (!res.writableEnded) closedEarly.push(res);
+      });
+    });
+    // A 10 s service timeout: anything that ends the call within the test's few seconds is the cancellation.
+    const rule = ruleYaml('orders', service.url).replace('timeout: 2s', 'timeout: 10s');
+    adapter = await TestAdapter.start(configYaml(rule));
+  });
+  afterAll(async () => {
+    await adapter.close();
+    await service.close();
+  });
+
+  test('ends the auth call it was waiting on, and the next check gets a fresh one', async () => {
+    const started = Date.now();
+    await expect(
+      adapter.client.check(checkRequest({ path: '/orders/1', headers: { authorization: 'Bearer a' } }), 300),
+    ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    expect(held).toHaveLength(1);
+    expect(await until(() => closedEarly.length === 1, 5_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    service.handler = reply(200, { 'x-user-id': 'u1' });
+    const res = await adapter.client.check(checkRequest({ path: '/orders/2', headers: { authorization: 'Bearer b' } }));
+    expect(res.status?.code).toBe(0);
+    expect(service.received).toHaveLength(2);
+  });
+});
