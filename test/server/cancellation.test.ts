@@ -53,3 +53,40 @@ describe('a check whose caller gives up', () => {
     expect(service.received).toHaveLength(2);
   });
 });
+
+/**
+ * `service.timeout` covers the wait for a pooled connection. A check that timed out in that queue
+ * has its answer already; its request must not reach the service when a connection frees up.
+ */
+describe('a check that times out waiting for a pooled connection', () => {
+  let service: TestAuthService;
+  let adapter: TestAdapter;
+
+  beforeAll(async () => {
+    service = await TestAuthService.start(() => undefined);
+    const rule = ruleYaml('orders', service.url)
+      .replace('timeout: 2s', 'timeout: 300ms, connections: 1')
+      .replace('path: /validateToken', 'path: /validateToken, mode: strict');
+    adapter = await TestAdapter.start(configYaml(rule));
+  });
+  afterAll(async () => {
+    await adapter.close();
+    await service.close();
+  });
+
+  test('is denied at the timeout, and its request is never sent', async () => {
+    const started = Date.now();
+    const [first, queued] = await Promise.all([
+      adapter.client.check(checkRequest({ path: '/orders/1', headers: { authorization: 'Bearer a' } })),
+      adapter.client.check(checkRequest({ path: '/orders/2', headers: { authorization: 'Bearer b' } })),
+    ]);
+    for (const res of [first, queued]) {
+      expect(res.status?.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(res.denied_response?.status?.code).toBe(403);
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Long enough for the pool to reconnect and start the queued request, were it still live.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(service.received.map((r) => r.url)).toEqual(['/validateToken/orders/1']);
+  });
+});
