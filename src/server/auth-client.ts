@@ -53,8 +53,8 @@ export class AuthClient {
       pipelining: 1,
       // Off: every call has its own timer (AuthCallHandler) over the wait for a connection, the
       // headers and the body, and aborts the request when it fires. undici's own timeouts would
-      // add two coarse-wheel timers per call that outlive it by up to a second, enough to be
-      // promoted out of the young generation: they were most of what each check left behind.
+      // add two coarse-wheel timers per call that outlive it by up to a second (~900 of them live
+      // at 2,000 checks/s), long enough to be promoted out of the young generation.
       headersTimeout: 0,
       bodyTimeout: 0,
       connect: {
