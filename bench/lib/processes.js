@@ -233,5 +233,4 @@ module.exports = {
   treeMemory,
   cpuSnapshot,
   cpuSecondsBetween,
-  CLK_TCK,
 };
