@@ -3,14 +3,7 @@ import type http from 'node:http';
 import { TestAdapter, configYaml, ruleYaml } from '../helpers/adapter';
 import { reply, TestAuthService } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return condition();
-}
+import { until } from '../helpers/until';
 
 /**
  * Envoy gives up on a check (its own timeout, or the client went away): the auth call made for it
@@ -44,7 +37,7 @@ describe('a check whose caller gives up', () => {
       adapter.client.check(checkRequest({ path: '/orders/1', headers: { authorization: 'Bearer a' } }), 300),
     ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     expect(held).toHaveLength(1);
-    expect(await until(() => closedEarly.length === 1, 5_000)).toBe(true);
+    await until('the auth service to see its request closed', () => closedEarly.length === 1, 5_000);
     expect(Date.now() - started).toBeLessThan(5_000);
 
     service.handler = reply(200, { 'x-user-id': 'u1' });

@@ -4,6 +4,7 @@ import { TestAuthService } from '../helpers/auth-service';
 import { CheckClient, checkRequest, type DecodedCheckResponse } from '../helpers/check-client';
 import { CliProcess, HealthClient, builtCli } from '../helpers/cli-process';
 import { httpGet } from '../helpers/prom-text';
+import { until } from '../helpers/until';
 
 // The real CLI in a child process, a real auth service that holds its answer, SIGTERM in between.
 
@@ -27,14 +28,6 @@ afterEach(async () => {
   held.length = 0;
   await auth.close();
 });
-
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('SIGTERM: NOT_SERVING and /readyz 503 during drainDelay, new work refused after it, the slow call still answered, exit 0', async () => {
   const file = writeConfig(
