@@ -41,10 +41,10 @@ export function normalizePath(raw: string): NormalizedPath {
   const queryAt = noFragment.indexOf('?');
   const rawPath = queryAt === -1 ? noFragment : noFragment.slice(0, queryAt);
   const query = queryAt === -1 ? '' : noFragment.slice(queryAt + 1);
+  const rooted = rawPath.charCodeAt(0) === 0x2f;
+  if (rooted && isAlreadyNormal(rawPath)) return { path: rawPath, query, safe: true };
   const unsafe: NormalizedPath = { path: rawPath, query, safe: false };
-
-  if (rawPath.length === 0 || rawPath.charCodeAt(0) !== 0x2f) return unsafe;
-  if (isAlreadyNormal(rawPath)) return { path: rawPath, query, safe: true };
+  if (!rooted) return unsafe;
 
   let decoded = '';
   for (let i = 0; i < rawPath.length; i++) {
