@@ -64,6 +64,11 @@ describe('deploy/prometheus/alerts.yaml', () => {
     }
   });
 
+  it('links each alert to its runbook section in docs/operations.md', () => {
+    const headings = readText('docs/operations.md').match(/^### Runbook: \S+$/gm) ?? [];
+    expect(headings.map((h) => h.slice('### Runbook: '.length)).sort()).toEqual(rules.map((r) => r.alert).sort());
+  });
+
   it('is tested by alerts.test.yaml: each alert firing once and quiet once', () => {
     const doc = parse(readText(ALERT_TESTS_FILE)) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
     const cases = doc.tests.flatMap((t) => t.alert_rule_test);
