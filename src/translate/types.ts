@@ -23,7 +23,8 @@ export interface AuthResponse {
 
 /**
  * Reasons are string constants reused as metric labels and log fields.
- * `unavailable_*` are what the rule's mode made of an unreachable auth service.
+ * `unavailable_*` are what the rule's mode made of an unreachable auth service; `overloaded` is
+ * the adapter's own bound (`service.maxConcurrent`), which no mode lets through.
  */
 export type Reason =
   | 'bypass'
@@ -35,6 +36,7 @@ export type Reason =
   | 'unknown_rule'
   | 'invalid_request'
   | 'request_too_large'
+  | 'overloaded'
   | 'internal_error';
 
 /** Why the auth service counted as unavailable; metric label `kind`. */
