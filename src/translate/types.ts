@@ -39,7 +39,11 @@ export type Reason =
   | 'overloaded'
   | 'internal_error';
 
-/** Why the auth service counted as unavailable; metric label `kind`. */
+/**
+ * Why an auth call did not bring an answer; metric label `kind`. `overload` and
+ * `request_too_large` are the adapter's own bounds: counted under the same label, but denied in
+ * every mode, never "unavailable".
+ */
 export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';
 
 /** What one auth service call came to, before the rule's mode is applied. */
