@@ -40,6 +40,8 @@ function input(host, rawPath, headers = {}) {
     path: n.query ? `${n.path}?${n.query}` : n.path,
     pathOnly: n.path,
     pathSafe: n.safe,
+    hostSafe: true,
+    unsafeReason: n.safe ? '' : `path could not be normalized safely: ${n.unsafeReason}`,
     scheme: 'https',
     headers: new Map(Object.entries(headers)),
     destinationIp: '10.0.0.1',

@@ -7,9 +7,15 @@ export interface ConfigIssue {
 /** Collects every problem in one pass, so `validate` can list them all instead of stopping at the first. */
 export class Issues {
   readonly list: ConfigIssue[] = [];
+  /** Problems that do not stop a config from loading: `validate` lists them, the config still serves. */
+  readonly warnings: ConfigIssue[] = [];
 
   add(path: string, message: string): void {
     this.list.push({ path, message });
+  }
+
+  warn(path: string, message: string): void {
+    this.warnings.push({ path, message });
   }
 
   get empty(): boolean {

@@ -16,6 +16,14 @@ export interface CheckInput {
    * authenticated under every rule: it never skips authentication.
    */
   readonly pathSafe: boolean;
+  /**
+   * False when the host is not a DNS name or an IP literal with an optional port (it holds a
+   * "%", a space, a control character...). Like an unsafe path, it needs authentication under
+   * every rule.
+   */
+  readonly hostSafe: boolean;
+  /** Why the path or host is unsafe, for `explain`; "" when both are safe. */
+  readonly unsafeReason: string;
   readonly scheme: string;
   /** Lowercased names; repeated headers joined with "," as Envoy does. Includes no pseudo-headers. */
   readonly headers: ReadonlyMap<string, string>;

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { normalizePath } from './normalize-path';
+import { hostProblem } from './host-problem';
+import { normalizePath, type NormalizedPath } from './normalize-path';
 import type { CheckInput } from '../matcher';
 
 /**
@@ -78,6 +79,7 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
   }
 
   const normalized = normalizePath(rawPath);
+  const badHost = hostProblem(host);
   const query = normalized.query ? `?${normalized.query}` : '';
   const socket = attrs.destination?.address?.socket_address;
   const filterMetadata = attrs.metadata_context?.filter_metadata;
@@ -88,6 +90,8 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     path: normalized.path + query,
     pathOnly: normalized.path,
     pathSafe: normalized.safe,
+    hostSafe: badHost === undefined,
+    unsafeReason: unsafeReason(normalized, badHost),
     scheme,
     headers,
     destinationIp: socket?.address ?? '',
@@ -103,6 +107,12 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     body: readBody(http),
     opaqueHeaders: opaque,
   };
+}
+
+/** CheckInput.unsafeReason: why the path or the host needs authentication under every rule, "" when neither. */
+export function unsafeReason(path: NormalizedPath, badHost: string | undefined): string {
+  if (!path.safe) return `path could not be normalized safely: ${path.unsafeReason ?? 'unknown'}`;
+  return badHost === undefined ? '' : `host is not a plain host: ${badHost}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { checkMatcher, checkRule, compileErrors, compileOk, makeInput, type Inpu
 
 function conditions(list: unknown[]): TracedMatcher {
   const issues = new Issues();
-  const m = compileConditions(list, 'c', issues);
+  const m = compileConditions(list, 'c', issues, 'whitelist');
   expect(issues.list).toEqual([]);
   return m;
 }
