@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type RuleSettings } from '../config';
+import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type ConfigIssue, type RuleSettings } from '../config';
 import { compileMatch, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
@@ -31,6 +31,8 @@ export interface LoadedConfig {
   readonly enabledRules: readonly CompiledRule[];
   readonly byName: ReadonlyMap<string, CompiledRule>;
   readonly grpcTls?: GrpcTlsMaterial;
+  /** Problems that do not stop the config from serving; `validate` lists them. */
+  readonly warnings: readonly ConfigIssue[];
 }
 
 /** Reads, parses and compiles a config file; throws ConfigError listing every problem. */
@@ -83,6 +85,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
     enabledRules: rules.filter((r) => r.settings.enabled),
     byName: new Map(rules.map((r) => [r.settings.name, r])),
     grpcTls,
+    warnings: issues.warnings,
   };
 }
 
