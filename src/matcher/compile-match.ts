@@ -25,7 +25,9 @@ class AllRule implements RuleMatcher {
 
 /**
  * whitelist: a match skips authentication; blacklist and complex: a match needs it. An
- * unsafe path or host always needs it, whatever the tree says.
+ * unsafe path or host always needs it, whatever the tree says. A path that is not its own
+ * normal form has two readings (normalized, and as sent); authentication is needed when
+ * either reading needs it.
  */
 class TreeRule implements RuleMatcher {
   constructor(
@@ -37,11 +39,23 @@ class TreeRule implements RuleMatcher {
 
   needsAuth(input: CheckInput): boolean {
     if (!input.pathSafe || !input.hostSafe) return true;
-    return this.root.matches(input) === this.matchNeedsAuth;
+    if (this.root.matches(input) === this.matchNeedsAuth) return true;
+    const literal = input.literal;
+    return literal !== undefined && this.root.matches(literal) === this.matchNeedsAuth;
   }
 
   explain(input: CheckInput): MatchExplanation {
     if (!input.pathSafe || !input.hostSafe) return unsafeExplanation(input);
+    const normalized = this.explainReading(input);
+    const literal = input.literal;
+    if (normalized.needsAuth || literal === undefined) return normalized;
+    const asSent = this.explainReading(literal);
+    if (!asSent.needsAuth) return normalized;
+    const why = `the path as sent, ${JSON.stringify(literal.pathOnly)}, is how backends that route without resolving dots, merging "//" or decoding (Express) read it`;
+    return { ...asSent, reason: `${why}; ${asSent.reason}` };
+  }
+
+  private explainReading(input: CheckInput): MatchExplanation {
     const nodes: TracedMatcher[] = [];
     const matched = this.root.trace(input, nodes);
     const needsAuth = matched === this.matchNeedsAuth;

@@ -84,7 +84,7 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
   const socket = attrs.destination?.address?.socket_address;
   const filterMetadata = attrs.metadata_context?.filter_metadata;
 
-  const input: CheckInput = {
+  const input: Mutable<CheckInput> = {
     method,
     host,
     path: normalized.path + query,
@@ -98,7 +98,9 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     destinationPort: socket?.port_value ?? 0,
     sni: attrs.tls_session?.sni ?? '',
     metadata: filterMetadata ? structMapToJson(filterMetadata) : EMPTY_METADATA,
+    literal: undefined,
   };
+  input.literal = literalReading(input, normalized, rawPath);
   return {
     input,
     rawPath,
@@ -107,6 +109,26 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     body: readBody(http),
     opaqueHeaders: opaque,
   };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * CheckInput.literal: the request with its path as sent, when that differs from the normalized
+ * path of a safe request. Query and fragment are cut as the normalized reading cuts them.
+ */
+export function literalReading(input: CheckInput, normalized: NormalizedPath, rawPath: string): CheckInput | undefined {
+  if (!normalized.safe) return undefined;
+  const end = normalized.path.length;
+  const next = rawPath.charCodeAt(end);
+  // The common case: the raw path is its own normal form (next is NaN at the end, "?" or "#").
+  if ((next !== next || next === 0x3f || next === 0x23) && rawPath.startsWith(normalized.path)) return undefined;
+  const hashAt = rawPath.indexOf('#');
+  const noFragment = hashAt === -1 ? rawPath : rawPath.slice(0, hashAt);
+  const queryAt = noFragment.indexOf('?');
+  const pathOnly = queryAt === -1 ? noFragment : noFragment.slice(0, queryAt);
+  const query = normalized.query ? `?${normalized.query}` : '';
+  return { ...input, path: pathOnly + query, pathOnly, literal: undefined };
 }
 
 /** CheckInput.unsafeReason: why the path or the host needs authentication under every rule, "" when neither. */

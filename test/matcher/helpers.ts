@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Issues, type MatchMode } from '../../src/config';
 import { compileMatch, type CheckInput, type Matcher, type RuleMatcher, type TracedMatcher } from '../../src/matcher';
-import { unsafeReason } from '../../src/translate/check-request';
+import { literalReading, unsafeReason } from '../../src/translate/check-request';
 import { hostProblem } from '../../src/translate/host-problem';
 import { normalizePath } from '../../src/translate/normalize-path';
 
@@ -29,7 +29,7 @@ export function makeInput(spec: InputSpec = {}): CheckInput {
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
     headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(',') : value);
   }
-  return {
+  const input: CheckInput = {
     method: spec.method ?? 'GET',
     host,
     path: n.query ? `${n.path}?${n.query}` : n.path,
@@ -43,7 +43,9 @@ export function makeInput(spec: InputSpec = {}): CheckInput {
     destinationPort: spec.destinationPort ?? 8443,
     sni: spec.sni ?? '',
     metadata: spec.metadata ?? {},
+    literal: undefined,
   };
+  return { ...input, literal: literalReading(input, n, spec.path ?? '/') };
 }
 
 /** The one assertion for a compiled node: `matches` and the traced evaluation agree with `expected`. */

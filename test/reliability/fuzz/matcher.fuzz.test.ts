@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Issues, type MatchMode } from '../../../src/config';
 import { compileMatch, type CheckInput, type RuleMatcher } from '../../../src/matcher';
 import { normalizePath } from '../../../src/translate';
-import { unsafeReason } from '../../../src/translate/check-request';
+import { literalReading, unsafeReason } from '../../../src/translate/check-request';
 import { hostProblem } from '../../../src/translate/host-problem';
 import { fuzzParameters } from './fuzz-options';
 
@@ -43,9 +43,10 @@ const inputArb: fc.Arbitrary<CheckInput> = fc
     metadata: fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }),
   })
   .map((r) => {
-    const n = normalizePath(r.rawPath + (r.query === undefined ? '' : `?${r.query}`));
+    const raw = r.rawPath + (r.query === undefined ? '' : `?${r.query}`);
+    const n = normalizePath(raw);
     const badHost = hostProblem(r.host);
-    return {
+    const input: CheckInput = {
       method: r.method,
       host: r.host,
       path: n.query ? `${n.path}?${n.query}` : n.path,
@@ -59,7 +60,9 @@ const inputArb: fc.Arbitrary<CheckInput> = fc
       destinationPort: r.destinationPort,
       sni: r.sni,
       metadata: r.metadata as Record<string, unknown>,
+      literal: undefined,
     };
+    return { ...input, literal: literalReading(input, n, raw) };
   });
 
 // --- arbitrary simple conditions -----------------------------------------------------
@@ -210,8 +213,12 @@ function conditionHolds(c: Condition, input: CheckInput, mode: 'whitelist' | 'bl
 
 function referenceNeedsAuth(mode: 'whitelist' | 'blacklist', conditions: Condition[], input: CheckInput): boolean {
   if (!input.pathSafe || !input.hostSafe) return true;
-  const any = conditions.some((c) => conditionHolds(c, input, mode));
-  return mode === 'whitelist' ? !any : any;
+  // Either reading of the path (normalized, or as sent) that needs authentication decides.
+  const readings = input.literal ? [input, input.literal] : [input];
+  return readings.some((r) => {
+    const any = conditions.some((c) => conditionHolds(c, r, mode));
+    return mode === 'whitelist' ? !any : any;
+  });
 }
 
 // --- properties --------------------------------------------------------------------------
