@@ -115,7 +115,7 @@ export interface MetricsOptions {
 }
 
 /**
- * The adapter's Prometheus metrics; names and labels are listed in README.md ("Observability").
+ * The adapter's Prometheus metrics; names and labels are listed in docs/operations.md ("Metrics").
  * A check costs two map lookups per series and a few additions.
  */
 export class Metrics {
