@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { Issues } from '../../src/config';
 import { compileConditions, compileMatch, type TracedMatcher } from '../../src/matcher';
 import { RULE_PATH, checkMatcher, checkRule, compileErrors, compileOk, makeInput, type InputSpec } from './helpers';
@@ -311,4 +314,16 @@ describe('blacklist leans toward matching; whitelist stays strict', () => {
     checkRule(complex, false, makeInput({ path: '/Admin/x' }));
     checkRule(complex, false, makeInput({ path: '/admin' }));
   });
+});
+
+test("the docs' complex tree covers the trailing-slash and case near misses RBAC semantics leave open", () => {
+  const page = readFileSync(join(__dirname, '..', '..', 'docs', 'conditions.md'), 'utf8');
+  const block = /Write trees that cover[\s\S]*?```yaml\n([\s\S]*?)```/.exec(page)?.[1];
+  expect(block).toBeDefined();
+  const { match } = parse(block ?? '') as { match: { mode: 'complex'; permissions: unknown } };
+  const tree = compileOk(match);
+  for (const path of ['/admin', '/ADMIN', '/admin/', '/Admin/x', '/api/private', '/api/private/', '/API/Private/']) {
+    checkRule(tree, true, makeInput({ path }));
+  }
+  for (const path of ['/shop', '/administrator', '/api/private/x', '/api/privatex']) checkRule(tree, false, makeInput({ path }));
 });
