@@ -1,21 +1,29 @@
 'use strict';
 /**
- * `npm run bench`: the adapter against the gRPC ceiling and a naive fetch-per-check adapter,
- * all driven by h2load with the same pre-encoded CheckRequest, the same request count and the
+ * `npm run bench`: the adapter against the gRPC ceiling (a constant answer), the floor (the least
+ * an auth adapter on this stack can do: one undici dispatch per check) and a naive
+ * fetch-per-check adapter, all driven by h2load with the same pre-encoded CheckRequest, the same request count and the
  * same concurrency, on loopback, against an nginx auth service the benchmark starts itself.
  * Prints one table and the issue's targets with PASS/MISS. Needs: apt-get install -y
  * nghttp2-client nginx, and `npm run build` (the npm script runs it).
  *
  * Options: --requests N (50000 per row, split over the rounds) --rounds N (5) --rows KEY,KEY (all)
  *          --warmup N (5000, before the first round) --clients N (4) --streams N (32)
- *          --rate N (2000) --rate-seconds N (10) --rate-clients N (2)
+ *          --rate N (2000) --rate-seconds N (5, per round) --rate-rounds N (3) --rate-clients N (2)
  * Each row gets --rounds interleaved rounds of --requests / --rounds checks (10,000 by default,
  * so even the fastest row runs for about a second per round); the median round is shown. The
  * defaults took about 2 minutes on the shared 2-core machine (117 s measured), which leaves room
  * for a machine twice as busy within the 5-minute limit below.
  * Fixed-rate runs use --rate-clients connections × FIXED_RATE_STREAMS streams, not -c/-m (see
  * FIXED_RATE_STREAMS in lib/measure.js for why bursts must stay small).
- * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js).
+ * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js), and
+ * each adapter row its CPU per check over the floor's and the ceiling's, paired round by round
+ * (a round's ratio compares checks measured seconds apart, so a burst of load from elsewhere
+ * moves both sides): the median and the range over the rounds. The fixed-rate runs take turns
+ * too (ceiling, adapter, ceiling, ...), and their p99 ratio is paired the same way.
+ * The adapter is started through bin/ext-authz-adapter.js with no Node flags, as users start it.
+ * BENCH_AB_NODE_FLAGS="--flag ..." adds an auth row whose adapter also gets those flags: an A/B
+ * of a Node setting within one run (`--rows auth,authFlags`).
  * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the body row on that other build,
  * in the same interleaved rounds: an A/B of a change within one run (`--rows body,bodyBaseline`).
  */
@@ -26,7 +34,7 @@ const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
 const { encodeCheckRequest } = require('./lib/protos');
 const { Nginx } = require('./lib/nginx');
-const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, combineRounds, measure, fixedRate } = require('./lib/measure');
+const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, combineRateRounds, combineRounds, measure, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
@@ -39,7 +47,8 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '4' },
     streams: { type: 'string', default: '32' },
     rate: { type: 'string', default: '2000' },
-    'rate-seconds': { type: 'string', default: '10' },
+    'rate-seconds': { type: 'string', default: '5' },
+    'rate-rounds': { type: 'string', default: '3' },
     'rate-clients': { type: 'string', default: String(FIXED_RATE_CLIENTS) },
     rounds: { type: 'string', default: '5' },
     rows: { type: 'string', default: '' },
@@ -48,6 +57,7 @@ const { values: args } = parseArgs({
 const ONLY = new Set(args.rows.split(',').filter(Boolean));
 const wanted = (key) => ONLY.size === 0 || ONLY.has(key);
 const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
+const AB_NODE_FLAGS = (process.env.BENCH_AB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 /** A JSON order of about 1 KB: what a client might POST to an API the auth service also reads. */
 const ORDER_BODY = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, note: 'gift wrap' })) });
 const opts = {
@@ -60,6 +70,7 @@ const opts = {
 const RATE = Number(args.rate);
 const RATE_SECONDS = Number(args['rate-seconds']);
 const RATE_CLIENTS = Math.max(1, Number(args['rate-clients']));
+const RATE_ROUNDS = Math.max(1, Number(args['rate-rounds']));
 const ROUNDS = Math.max(1, Number(args.rounds));
 const PER_ROUND = Math.ceil(opts.requests / ROUNDS);
 opts.requests = PER_ROUND * ROUNDS;
@@ -117,6 +128,7 @@ function servers(authUrl, p) {
   const adapter = (label, options) => () => startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
   return {
     ceiling: () => startNodeServer('ceiling', 'ceiling-server.js'),
+    floor: () => startNodeServer('floor', 'floor-server.js', [authUrl]),
     naive: () => startNodeServer('naive', 'naive-server.js', [`${authUrl}/check`]),
     w1: adapter('adapter-w1', { workers: 1 }),
     w1warn: adapter('adapter-w1-warn', { workers: 1, logLevel: 'warn' }),
@@ -124,6 +136,7 @@ function servers(authUrl, p) {
     cache: adapter('adapter-cache', { workers: 1, cache: true }),
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
     body: adapter('adapter-body', { workers: 1, body: true }),
+    ...(AB_NODE_FLAGS.length ? { w1flags: adapter('adapter-w1-flags', { workers: 1, nodeFlags: AB_NODE_FLAGS }) } : {}),
     ...(BASELINE_BIN ? { bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }) } : {}),
   };
 }
@@ -131,10 +144,12 @@ function servers(authUrl, p) {
 function rowPlan(p) {
   return [
     { key: 'ceiling', label: 'ceiling', server: 'ceiling', load: p.constant },
+    { key: 'floor', label: 'floor (grpc-js + one undici dispatch)', server: 'floor', load: p.auth },
     { key: 'naive', label: 'naive (fetch per check)', server: 'naive', load: p.auth },
     { key: 'bypass', label: 'adapter bypass', server: 'w1', load: p.bypass },
     { key: 'auth', label: 'adapter auth', server: 'w1', load: p.auth },
     { key: 'deny', label: 'adapter deny', server: 'w1', load: p.deny },
+    ...(AB_NODE_FLAGS.length ? [{ key: 'authFlags', label: `adapter auth, node ${AB_NODE_FLAGS.join(' ')}`, server: 'w1flags', load: p.auth }] : []),
     { key: 'authQuiet', label: 'adapter auth, log: warn', server: 'w1warn', load: p.auth },
     { key: 'bypass2', label: 'adapter bypass, workers: 2', server: 'w2', load: p.bypass },
     { key: 'auth2', label: 'adapter auth, workers: 2', server: 'w2', load: p.auth },
@@ -166,7 +181,7 @@ async function main() {
 
   console.error(
     `bench: -n ${opts.requests} (${ROUNDS} interleaved rounds of ${PER_ROUND}) -c ${opts.clients} -m ${opts.streams}, warm-up ${opts.warmup}; ` +
-      `fixed rate ${RATE}/s for ${RATE_SECONDS}s at -c ${RATE_CLIENTS} -m ${FIXED_RATE_STREAMS}; work dir ${workDir()}`,
+      `fixed rate ${RATE}/s, ${RATE_ROUNDS} rounds of ${RATE_SECONDS}s at -c ${RATE_CLIENTS} -m ${FIXED_RATE_STREAMS}; work dir ${workDir()}`,
   );
   const nginx = await Nginx.start();
   const running = {};
@@ -199,19 +214,28 @@ async function main() {
     }
     for (const r of plan) add(r.key, combineRounds(rounds[r.key]));
 
-    const atRate = (key, label, server, load) =>
-      running[server]
-        ? fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, running[server], load, {
+    // Fixed rate: the ceiling and the adapter take turns, RATE_ROUNDS each.
+    const atRate = [
+      { key: 'ceilingFixed', label: 'ceiling', server: 'ceiling', load: p.constant },
+      { key: 'fixed', label: 'adapter auth', server: 'w1', load: p.auth },
+    ].filter((r) => wanted(r.key) && running[r.server]);
+    const rateRounds = Object.fromEntries(atRate.map((r) => [r.key, []]));
+    for (let round = 0; round < RATE_ROUNDS; round++) {
+      for (const r of atRate) {
+        rateRounds[r.key].push(
+          await fixedRate(`${r.label} @ ${RATE}/s, ${RATE_ROUNDS} × ${RATE_SECONDS}s`, running[r.server], r.load, {
             rps: RATE,
             seconds: RATE_SECONDS,
             clients: RATE_CLIENTS,
             streams: FIXED_RATE_STREAMS,
             warmup: 0,
             nginx,
-          }).then((row) => add(key, row))
-        : undefined;
-    if (wanted('ceilingFixed')) await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
-    if (wanted('fixed')) await atRate('fixed', 'adapter auth', 'w1', p.auth);
+          }),
+        );
+      }
+      if (atRate.length) console.error(`  fixed-rate round ${round + 1}/${RATE_ROUNDS} done`);
+    }
+    for (const r of atRate) add(r.key, combineRateRounds(rateRounds[r.key]));
     if (running.w1) rows.peak = running.w1.memory();
   } finally {
     await Promise.all(Object.values(running).map((t) => t.stop()));
@@ -226,6 +250,7 @@ async function main() {
     rounds: ROUNDS,
     rate: RATE,
     rateSeconds: RATE_SECONDS,
+    rateRounds: RATE_ROUNDS,
     rateClients: RATE_CLIENTS,
     rateStreams: FIXED_RATE_STREAMS,
     machine,

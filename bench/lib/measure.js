@@ -166,4 +166,32 @@ function combineRounds(rounds) {
   };
 }
 
-module.exports = { measure, fixedRate, combineRounds, FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS };
+/**
+ * Fixed-rate rounds of one target, taken in turns with the ceiling's: latencies are the median
+ * over rounds, and `p99Rounds` keeps each round's p99 so the report can pair it with the
+ * ceiling's round. The memory series run on, round after round, for the growth check.
+ */
+function combineRateRounds(rounds) {
+  const done = rounds.filter((r) => r.latency);
+  const memorySeries = rounds.flatMap((r) => r.memorySeries ?? []);
+  return {
+    label: rounds[0].label,
+    failed: [...new Set(rounds.flatMap((r) => r.failed))],
+    reqPerSec: median(done.map((r) => r.reqPerSec)),
+    requests: done.reduce((s, r) => s + r.requests, 0),
+    latency: {
+      p50: median(done.map((r) => r.latency.p50)),
+      p99: median(done.map((r) => r.latency.p99)),
+      max: Math.max(...done.map((r) => r.latency.max)),
+    },
+    p99Rounds: rounds.map((r) => r.latency?.p99),
+    belowRate: rounds.some((r) => r.belowRate),
+    cpuRounds: rounds.map((r) => r.cpuUsPerCheck),
+    cpuUsPerCheck: median(rounds.map((r) => r.cpuUsPerCheck)),
+    nginxCpuUsPerCheck: median(rounds.map((r) => r.nginxCpuUsPerCheck)),
+    memorySeries,
+    memory: memorySeries[memorySeries.length - 1],
+  };
+}
+
+module.exports = { measure, fixedRate, combineRounds, combineRateRounds, median, FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS };

@@ -44,14 +44,10 @@ ${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    
 }
 
 /**
- * The Node flags the adapter ships with: those of `npm start`, which the Dockerfile's NODE_OPTIONS
- * matches (test/deploy/dockerfile.test.ts), so the benchmark measures the adapter as deployed.
+ * `node bin/ext-authz-adapter.js serve` on checked-free ports, with no Node flags: as users start
+ * it (`npx ext-authz-adapter serve`), so the bin's own heap settings are what is measured.
+ * `options.nodeFlags` adds flags (an A/B of a setting); ready once a Check is answered.
  */
-const SHIPPED_NODE_FLAGS = require('../../package.json')
-  .scripts.start.split(' ')
-  .filter((arg) => arg.startsWith('--max-old-space-size='));
-
-/** `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered. */
 async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const file = path.join(workDir(), `${label}.yaml`);
@@ -61,7 +57,7 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness;
   // `options.bin` runs one target on another build within the same run (BENCH_BASELINE_BIN).
   const bin = options.bin ?? process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
-  const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file]);
+  const child = start(label, process.execPath, [...(options.nodeFlags ?? []), ...nodeArgs, bin, 'serve', '--config', file]);
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {
     const err = fs.readFileSync(path.join(workDir(), `${label}.err`), 'utf8').slice(-1500);

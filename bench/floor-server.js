@@ -1,0 +1,61 @@
+'use strict';
+/**
+ * The floor: the least an auth adapter on this stack can do per check. grpc-js, the CheckRequest
+ * decoded by protobufjs as the adapter does, one undici `dispatch` to the auth service with the
+ * original path, Host and the token, one response header copied into the answer. No rules,
+ * limits, logs, metrics or timeouts: what is left between the adapter and this program is the
+ * adapter's own work. Usage: node bench/floor-server.js AUTH_URL (prints "listening PORT").
+ */
+const grpc = require('@grpc/grpc-js');
+const { Pool } = require('undici');
+const { directAuthorizationService } = require('./lib/direct-service');
+
+const authUrl = process.argv[2];
+if (!authUrl) {
+  console.error('usage: node bench/floor-server.js http://127.0.0.1:PORT');
+  process.exit(1);
+}
+// The adapter's default pool size toward one service.
+const pool = new Pool(authUrl, { connections: 64, pipelining: 1 });
+const DENY = { status: { code: 7 }, denied_response: { status: { code: 403 } } };
+
+class Handler {
+  constructor(callback) {
+    this.callback = callback;
+    this.status = 0;
+    this.userId = undefined;
+  }
+  onRequestStart() {}
+  onResponseStart(_controller, statusCode, headers) {
+    this.status = statusCode;
+    this.userId = headers['x-user-id'];
+  }
+  onResponseData() {}
+  onResponseEnd() {
+    const ok = this.status === 200 && typeof this.userId === 'string';
+    this.callback(null, ok ? { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user-id', value: this.userId } }] } } : DENY);
+  }
+  onResponseError() {
+    this.callback(null, DENY);
+  }
+}
+
+function check(call, callback) {
+  const http = call.request.attributes?.request?.http;
+  const headers = http?.headers ?? {};
+  pool.dispatch(
+    { method: http?.method || 'GET', path: `/check${http?.path ?? '/'}`, headers: { host: headers[':authority'] ?? '', authorization: headers.authorization ?? '' } },
+    new Handler(callback),
+  );
+}
+
+const server = new grpc.Server();
+server.addService(directAuthorizationService(), { Check: check });
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.log(`listening ${port}`);
+});
+process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
