@@ -100,6 +100,9 @@ function render(rows, meta) {
     }
     const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
     if (atRate && row.cpuRounds?.length > 1) notes.push(`CPU rounds ${row.cpuRounds.map((c) => fmt(c, 0)).join('/')}`);
+    if (key === 'authFlags') notes.push(`CPU ÷ adapter auth's, paired: ${fmtPaired(paired(row.cpuRounds, rows.auth?.cpuRounds))}`);
+    if (key === 'bodyBaseline') notes.push(`CPU ÷ this build's body row, paired: ${fmtPaired(paired(row.cpuRounds, rows.body?.cpuRounds))}`);
+    if (row.memory?.maxHwmMb) notes.push(`peak ${fmt(row.memory.maxHwmMb, 0)} MB`);
     if (key === 'fixed') notes.push(`p99 ÷ ceiling's, paired: ${fmtPaired(paired(row.p99Rounds, rows.ceilingFixed?.p99Rounds))}`);
     const overFloor = atRate || key === 'floor' || key === 'ceiling' ? '' : fmtPaired(paired(row.cpuRounds, floorCpu));
     const overCeiling = key === 'ceiling' || key === 'ceilingFixed' ? '' : fmtPaired(paired(row.cpuRounds, atRate ? ceilingFixedCpu : ceilingCpu));
