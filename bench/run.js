@@ -24,8 +24,9 @@
  * The adapter is started through bin/ext-authz-adapter.js with no Node flags, as users start it.
  * BENCH_AB_NODE_FLAGS="--flag ..." adds an auth row whose adapter also gets those flags: an A/B
  * of a Node setting within one run (`--rows auth,authFlags`).
- * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the body row on that other build,
- * in the same interleaved rounds: an A/B of a change within one run (`--rows body,bodyBaseline`).
+ * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the auth and the body rows on that
+ * other build, in the same interleaved rounds: an A/B of a change within one run
+ * (`--rows auth,authBaseline` or `--rows body,bodyBaseline`).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -137,6 +138,7 @@ function servers(authUrl, p) {
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
     body: adapter('adapter-body', { workers: 1, body: true }),
     ...(AB_NODE_FLAGS.length ? { w1flags: adapter('adapter-w1-flags', { workers: 1, nodeFlags: AB_NODE_FLAGS }) } : {}),
+    ...(BASELINE_BIN ? { w1Baseline: adapter('adapter-w1-baseline', { workers: 1, bin: BASELINE_BIN }) } : {}),
     ...(BASELINE_BIN ? { bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }) } : {}),
   };
 }
@@ -157,6 +159,7 @@ function rowPlan(p) {
     { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
     { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
     { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
+    ...(BASELINE_BIN ? [{ key: 'authBaseline', label: `adapter auth, baseline build (${BASELINE_BIN})`, server: 'w1Baseline', load: p.auth }] : []),
     ...(BASELINE_BIN
       ? [{ key: 'bodyBaseline', label: `adapter auth, POST body forwarded, baseline build (${BASELINE_BIN})`, server: 'bodyBaseline', load: p.body }]
       : []),

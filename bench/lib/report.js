@@ -9,6 +9,7 @@ const ORDER = [
   'auth',
   'deny',
   'authFlags',
+  'authBaseline',
   'authQuiet',
   'bypass2',
   'auth2',
@@ -101,6 +102,7 @@ function render(rows, meta) {
     const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
     if (atRate && row.cpuRounds?.length > 1) notes.push(`CPU rounds ${row.cpuRounds.map((c) => fmt(c, 0)).join('/')}`);
     if (key === 'authFlags') notes.push(`CPU ÷ adapter auth's, paired: ${fmtPaired(paired(row.cpuRounds, rows.auth?.cpuRounds))}`);
+    if (key === 'authBaseline') notes.push(`CPU ÷ this build's auth row, paired: ${fmtPaired(paired(row.cpuRounds, rows.auth?.cpuRounds))}`);
     if (key === 'bodyBaseline') notes.push(`CPU ÷ this build's body row, paired: ${fmtPaired(paired(row.cpuRounds, rows.body?.cpuRounds))}`);
     if (row.memory?.maxHwmMb) notes.push(`peak ${fmt(row.memory.maxHwmMb, 0)} MB`);
     if (key === 'fixed') notes.push(`p99 ÷ ceiling's, paired: ${fmtPaired(paired(row.p99Rounds, rows.ceilingFixed?.p99Rounds))}`);

@@ -50,7 +50,11 @@ ${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    
  */
 async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
-  const file = path.join(workDir(), `${label}.yaml`);
+  // A directory of its own: the adapter watches its config file's directory, and the work dir
+  // also receives every target's log lines (a write there would wake the watcher each time).
+  const dir = path.join(workDir(), `${label}-config`);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'config.yaml');
   fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the adapter (Node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
