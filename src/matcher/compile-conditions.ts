@@ -1,6 +1,6 @@
 import { describe, keyPath, readList, readObject, type Issues, type RawObject } from '../config';
 import { HeaderMatcher, headerGetter, type HeaderGetter } from './header-matcher';
-import { StringFieldMatcher } from './leaves';
+import { getPathOnly, StringFieldMatcher } from './leaves';
 import { AndMatcher, ConstMatcher, OrMatcher } from './logical';
 import {
   anyString,
@@ -75,8 +75,6 @@ const getHostName: HeaderGetter = (input: CheckInput) => {
   if (host.endsWith('.')) host = host.slice(0, -1);
   return host.toLowerCase();
 };
-
-const getPathOnly = (input: CheckInput): string => input.pathOnly;
 
 function compileDomain(value: unknown, path: string, issues: Issues): TracedMatcher {
   if (typeof value !== 'string' || !DOMAIN.test(value)) {

@@ -2,12 +2,12 @@ import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ConfigError } from '../config';
 import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
-import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
+import { attachClients, retiredClients, type LoadedConfig } from './attach-clients';
+import { compileConfig, readConfigText, type CompiledConfig } from './compile-config';
+import { ConfigReloader } from './config-reloader';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
-import { retiredClients, type LoadedConfig } from './load-config';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
@@ -26,8 +26,8 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** `configText` already compiled (and checked) by the caller, so startup does not compile it twice. */
-  readonly preloaded?: LoadedConfig;
+  /** `configText` already compiled by the caller, so startup does not compile it twice. */
+  readonly preloaded?: CompiledConfig;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -46,14 +46,14 @@ export class AdapterServer {
   private draining = false;
   private bound = false;
   private watcher: FSWatcher | undefined;
-  private reloading: Promise<boolean> = Promise.resolve(true);
+  private readonly reloader: ConfigReloader;
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
   adminPort = 0;
 
   private constructor(
     readonly configFile: string,
-    private lastText: string,
+    text: string,
     initial: LoadedConfig,
     readonly logger: Logger,
     private readonly ownLogger: boolean,
@@ -61,8 +61,9 @@ export class AdapterServer {
     serveAdmin: boolean,
   ) {
     this.config = initial;
+    this.reloader = new ConfigReloader(configFile, text, initial.compiled, logger, metrics.reloads, (next) => this.swapIn(next));
     this.grpcServer = new grpc.Server();
-    this.grpcCredentials = createGrpcCredentials(initial.grpcTls);
+    this.grpcCredentials = createGrpcCredentials(initial.compiled.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
     this.health.addToServer(this.grpcServer);
     this.grpcServer.addService(authorizationService(), {
@@ -91,7 +92,7 @@ export class AdapterServer {
    */
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
-    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile));
+    const config = attachClients(options.preloaded ?? (await compileConfig(text, options.configFile)));
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
     const server = new AdapterServer(
@@ -128,7 +129,7 @@ export class AdapterServer {
 
   /** Binds the gRPC port and reports SERVING on health and /readyz. */
   async listen(): Promise<void> {
-    const { settings, grpcTls } = this.config;
+    const { settings } = this.config;
     this.grpcPort = await new Promise<number>((resolve, reject) => {
       this.grpcServer.bindAsync(settings.grpc.address, this.grpcCredentials.credentials, (err, port) =>
         err ? reject(new Error(`grpc.address ${settings.grpc.address}: cannot listen: ${err.message}`)) : resolve(port),
@@ -137,7 +138,7 @@ export class AdapterServer {
     this.bound = true;
     for (const s of HEALTH_SERVICES) this.health.setStatus(s, 'SERVING');
     this.logger.info(
-      { grpcPort: this.grpcPort, adminPort: this.adminPort, rules: this.config.rules.length, tls: tlsMode(grpcTls) },
+      { grpcPort: this.grpcPort, adminPort: this.adminPort, rules: this.config.rules.length, tls: tlsMode(this.config.compiled.grpcTls) },
       'ext-authz-adapter serving',
     );
   }
@@ -166,63 +167,44 @@ export class AdapterServer {
    * `text` replaces reading the file (cluster workers apply the text the primary validated).
    */
   reload(text?: string): Promise<boolean> {
-    return this.enqueueReload(text, false);
+    return this.reloader.reload({ text });
   }
 
-  private enqueueReload(text: string | undefined, onlyIfChanged: boolean): Promise<boolean> {
-    this.reloading = this.reloading.then(() => this.reloadNow(text, onlyIfChanged));
-    return this.reloading;
-  }
-
-  private async reloadNow(givenText: string | undefined, onlyIfChanged: boolean): Promise<boolean> {
-    if (this.draining) return false;
+  private swapIn(compiled: CompiledConfig): void {
     const previous = this.config;
-    let next: LoadedConfig;
-    try {
-      const text = givenText ?? (await readConfigText(this.configFile));
-      if (onlyIfChanged && text === this.lastText) return true;
-      // Remembered even when rejected, so an invalid file is reported once, not on every directory event.
-      this.lastText = text;
-      next = await compileCheckedConfig(text, this.configFile, previous);
-    } catch (err) {
-      this.metrics.reloads?.inc({ result: 'failure' });
-      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
-      this.logger.error({ file: this.configFile, issues }, 'config reload rejected; the previous config keeps serving');
-      return false;
-    }
+    const next = attachClients(compiled, previous);
     this.config = next;
-    if (tlsMode(next.grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(next.grpcTls);
-    if (this.ownLogger) this.logger.level = next.settings.log.level;
+    const { grpcTls } = compiled;
+    if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);
+    if (this.ownLogger) this.logger.level = compiled.settings.log.level;
     // Closing waits for the calls still using a retired pool; new calls already use the new config.
     for (const client of retiredClients(previous, next)) {
       client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed'));
     }
-    this.metrics.reloads?.inc({ result: 'success' });
-    const restart = settingsNeedingRestart(previous, next);
-    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
-    this.logger.info({ rules: next.rules.length }, 'config reloaded');
-    return true;
   }
 
   private watchFile(): void {
     // SIGHUP always reloads (certificate files may have changed); a file event only when the text did.
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.enqueueReload(undefined, true));
+    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reloader.reload({ onlyIfChanged: true }));
   }
 
   private handleSignals(): void {
     process.on('SIGHUP', () => void this.reload());
-    const stop = (signal: string): void => {
-      this.logger.info({ signal }, 'draining');
-      this.shutdown().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          this.logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => this.drainAndExit('SIGTERM'));
+    process.once('SIGINT', () => this.drainAndExit('SIGINT'));
+  }
+
+  /** Drains, then ends the process: exit 0, or 1 when the drain failed. Repeated calls share the one drain. */
+  drainAndExit(cause: string): void {
+    if (this.stopping) return;
+    this.logger.info({ signal: cause }, 'draining');
+    this.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        this.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   }
 
   /**
@@ -239,7 +221,7 @@ export class AdapterServer {
     this.watcher?.close();
     for (const s of HEALTH_SERVICES) this.health.setStatus(s, 'NOT_SERVING');
     // A reload under way finishes first, so the drain closes the pools of the config that won.
-    await this.reloading;
+    await this.reloader.stop();
     const { drainDelayMs, timeoutMs } = this.config.settings.shutdown;
     await sleep(drainDelayMs);
     const deadline = Date.now() + timeoutMs;
@@ -263,7 +245,7 @@ export class AdapterServer {
   }
 
   private async destroyPools(): Promise<void> {
-    await Promise.all([...new Set(this.config.rules.map((r) => r.client))].map((c) => c.destroy()));
+    await Promise.all(this.config.pools.map((c) => c.destroy()));
   }
 }
 

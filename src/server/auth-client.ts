@@ -2,17 +2,9 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import type { ServiceSettings } from '../config';
+import type { ServiceSettings, ServiceTlsMaterial } from '../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../translate';
 import type { Cancellation } from './cancellation';
-
-/** TLS material read from the files named in `service.tls`, so a reload picks up new certificates. */
-export interface ServiceTlsMaterial {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-  readonly serverName?: string;
-}
 
 export type AuthCallResult =
   | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
@@ -24,11 +16,16 @@ export interface CallLimits {
   readonly maxBodyBytes: number;
 }
 
+/** What the check pipeline needs of an auth service: one bounded call that never rejects. */
+export interface AuthCaller {
+  call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult>;
+}
+
 /**
  * One keep-alive pool toward one auth service. Calls are bounded in number (`maxConcurrent`),
  * time (`timeoutMs`, headers and body together) and kept body size (`maxBodyBytes`).
  */
-export class AuthClient {
+export class AuthClient implements AuthCaller {
   private readonly pool: Pool;
   /** TLS name for https services; see the constructor. */
   private readonly servername: string | undefined;
@@ -53,8 +50,8 @@ export class AuthClient {
       pipelining: 1,
       // Off: every call has its own timer (AuthCallHandler) over the wait for a connection, the
       // headers and the body, and aborts the request when it fires. undici's own timeouts would
-      // add two coarse-wheel timers per call that outlive it by up to a second (~900 of them live
-      // at 2,000 checks/s), long enough to be promoted out of the young generation.
+      // add two coarse-wheel timers per call that outlive it by up to a second, hundreds of them
+      // live under load: long enough to be promoted out of the young generation.
       headersTimeout: 0,
       bodyTimeout: 0,
       connect: {

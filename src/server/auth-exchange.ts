@@ -1,6 +1,6 @@
 import type { RuleSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
-import type { AuthClient } from './auth-client';
+import type { AuthCaller } from './auth-client';
 import type { Cancellation } from './cancellation';
 
 /** What one auth call did, for metrics and the decision log line. */
@@ -25,7 +25,7 @@ export interface Exchange {
 
 export async function exchange(
   settings: RuleSettings,
-  client: AuthClient,
+  client: AuthCaller,
   request: AuthRequest,
   cancel: Cancellation | undefined,
 ): Promise<Exchange> {

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
 import { readCheckRequest } from '../translate';
-import { loadConfigFile } from './load-config';
+import { compileConfigFile, type CompiledConfig } from './compile-config';
 import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:
@@ -13,71 +13,83 @@ const USAGE = `Usage:
                                              say, per rule, whether a request needs authentication and why
 `;
 
+/** Exit code of a command line that cannot be run as written, as getopt-style tools use it. */
+const USAGE_ERROR = 2;
+
+/** A command line that cannot be run as written; answered with the usage and exit 2. */
+class UsageError extends Error {}
+
 /** Entry point of the `ext-authz-adapter` bin; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serve(rest);
-    case 'validate':
-      return validate(rest);
-    case 'explain':
-      return explain(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 1;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'validate':
+        return await validate(rest);
+      case 'explain':
+        return await explain(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}`);
+    return USAGE_ERROR;
   }
 }
 
-function configArg(args: readonly string[]): string | undefined {
-  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string', short: 'c' } }, strict: true });
-  if (!values.config) process.stderr.write(`missing --config FILE\n${USAGE}`);
-  return values.config;
+const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
+
+/** node:util parseArgs, with its errors (unknown option, missing value) as UsageErrors. */
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function requireConfig(file: string | undefined): string {
+  if (!file) throw new UsageError('missing --config FILE');
+  return file;
+}
+
+/** The compiled config, or undefined once its problems are printed. */
+async function compileOrReport(file: string): Promise<CompiledConfig | undefined> {
+  try {
+    return await compileConfigFile(file);
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    return undefined;
+  }
 }
 
 async function validate(args: readonly string[]): Promise<number> {
-  const file = configArg(args);
-  if (!file) return 1;
-  try {
-    const config = await loadConfigFile(file);
-    await Promise.all(config.rules.map((r) => r.client.destroy()));
-    process.stdout.write(`${file}: ok (${config.rules.length} rule${config.rules.length === 1 ? '' : 's'})\n`);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
-    return 1;
-  }
+  const file = requireConfig(parse(args, CONFIG_OPTION).config);
+  const config = await compileOrReport(file);
+  if (!config) return 1;
+  process.stdout.write(`${file}: ok (${config.rules.length} rule${config.rules.length === 1 ? '' : 's'})\n`);
+  return 0;
 }
 
 async function explain(args: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        config: { type: 'string', short: 'c' },
-        method: { type: 'string', default: 'GET' },
-        host: { type: 'string', default: '' },
-        path: { type: 'string', default: '/' },
-        header: { type: 'string', multiple: true, default: [] },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  if (!values.config) {
-    process.stderr.write(`missing --config FILE\n${USAGE}`);
-    return 1;
-  }
+  const values = parse(args, {
+    ...CONFIG_OPTION,
+    method: { type: 'string', default: 'GET' },
+    host: { type: 'string', default: '' },
+    path: { type: 'string', default: '/' },
+    header: { type: 'string', multiple: true, default: [] },
+    json: { type: 'boolean', default: false },
+  });
+  const file = requireConfig(values.config);
   const headers: Record<string, string> = {};
   for (const h of values.header) {
     const eq = h.indexOf('=');
@@ -87,14 +99,8 @@ async function explain(args: readonly string[]): Promise<number> {
     }
     headers[h.slice(0, eq).toLowerCase()] = h.slice(eq + 1);
   }
-  let config;
-  try {
-    config = await loadConfigFile(values.config);
-  } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
-    return 1;
-  }
-  await Promise.all(config.rules.map((r) => r.client.destroy()));
+  const config = await compileOrReport(file);
+  if (!config) return 1;
   // The same reading of a request as the Check path, so explain normalizes paths exactly as serving does.
   const view = readCheckRequest({
     attributes: { request: { http: { method: values.method, host: values.host, path: values.path, headers } } },
@@ -110,8 +116,7 @@ async function explain(args: readonly string[]): Promise<number> {
 }
 
 async function serve(args: readonly string[]): Promise<number> {
-  const file = configArg(args);
-  if (!file) return 1;
+  const file = requireConfig(parse(args, CONFIG_OPTION).config);
   // The servers keep the process alive; SIGTERM/SIGINT drain and exit.
   return serveConfigFile(file);
 }

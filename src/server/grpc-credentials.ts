@@ -1,6 +1,5 @@
-import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { GrpcTlsMaterial } from './load-config';
+import type { GrpcTlsMaterial } from '../config';
 
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
 type IdentityListener = grpc.experimental.IdentityCertificateUpdateListener;
@@ -82,18 +81,4 @@ export function createGrpcCredentials(material: GrpcTlsMaterial | undefined): Gr
       if (next) certificates.update(next);
     },
   };
-}
-
-/**
- * A key that does not match its certificate, or unreadable PEM, would make grpc-js drop every new
- * connection; checked before a config is accepted so a bad reload keeps the old certificates.
- */
-export function checkGrpcTls(material: GrpcTlsMaterial | undefined): string | undefined {
-  if (!material) return undefined;
-  try {
-    createSecureContext({ cert: material.cert, key: material.key, ca: material.clientCa });
-    return undefined;
-  } catch (err) {
-    return `the certificate, key or client CA cannot be used: ${(err as Error).message}`;
-  }
 }

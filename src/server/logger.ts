@@ -9,7 +9,7 @@ export const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
 
 /**
  * sonic-boom appends each line to a pending chunk of up to this many bytes and measures the whole
- * chunk on every append; with its default of 16 KiB that copying was most of the ~10 KB of garbage
+ * chunk on every append; with its default of 16 KiB that copying was most of the garbage
  * each decision line made. 2 KiB still writes about ten decision lines per write.
  */
 const MAX_WRITE_BYTES = 2048;

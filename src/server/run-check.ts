@@ -1,117 +1,71 @@
 import { DEFAULTS } from '../config';
-import {
-  buildAuthRequest,
-  FAILURE_MODE_HEADER,
-  readCheckRequest,
-  resolveOutcome,
-  type CheckRequestMessage,
-  type CheckView,
-  type Decision,
-  type Reason,
-} from '../translate';
-import { exchange, type AuthCallRecord } from './auth-exchange';
+import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMessage, type Decision } from '../translate';
+import { askAuthService } from './ask-auth-service';
+import type { AuthCallRecord } from './auth-exchange';
 import type { Cancellation } from './cancellation';
-import { decisionKey } from './decision-cache';
-import type { CompiledRule, LoadedConfig } from './load-config';
+import { deny, INTERNAL_ERROR_STATUS, INVALID_ATTRIBUTES_STATUS, INVALID_REQUEST_STATUS, TOO_LARGE_STATUS } from './denials';
+import { AllowMerge } from './merge-allows';
 import { selectRules } from './select-rules';
-
-export type { AuthCallRecord };
+import type { ServingConfig } from './serving-config';
 
 export interface CheckResult {
   readonly decision: Decision;
   readonly requestId: string;
   readonly calls: readonly AuthCallRecord[];
-}
-
-const EMPTY = Buffer.alloc(0);
-/** Status for a CheckRequest the adapter cannot evaluate: Envoy sent something malformed. */
-const INVALID_ATTRIBUTES_STATUS = 403;
-/** Status for a client request that cannot be forwarded faithfully (bad method, control characters). */
-const INVALID_REQUEST_STATUS = 400;
-/** Status for a client request whose forwarded head is over `request.maxHeaderBytes`. */
-const TOO_LARGE_STATUS = 431;
-
-function deny(reason: Reason, rule: string, status: number): Decision {
-  return { kind: 'deny', reason, rule, status, headers: [], body: EMPTY };
+  /** Set with reason `internal_error`: what the adapter failed on, for the log. */
+  readonly error?: unknown;
 }
 
 /**
- * The Check pipeline: read the request, select rules, and for each rule that says the request
- * needs authentication, build the auth request, call, interpret and apply the mode. The first
- * denial ends it; the headers of every allowing rule are merged.
+ * One Check, step by step. Each step is a named function in its own file; the first denial ends
+ * the check, and the allows of every rule in scope are merged. Never rejects: a bug in any step
+ * is an `internal_error` denial that keeps the request id.
  */
-export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
-  const view = readCheckRequest(msg);
-  if ('invalid' in view) {
-    return { decision: deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS), requestId: '', calls: [] };
-  }
-  const requestId = view.requestId;
-  const rules = selectRules(config, view.ruleName);
-  if (!rules) {
-    return { decision: deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError), requestId, calls: [] };
-  }
-
-  const set = new Map<string, string>();
-  // Every header an auth service in scope could vouch for starts out removed, so a client's
-  // copy never reaches the backend unless an auth service set it on this very request.
-  const remove = new Set<string>([FAILURE_MODE_HEADER]);
-  for (const rule of rules) for (const name of rule.settings.response.allowedHeaders) remove.add(name);
-
+export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
+  let requestId = '';
   const calls: AuthCallRecord[] = [];
-  let reason: Reason = 'bypass';
-  let lastRule = '';
-  for (const rule of rules) {
-    if (!rule.matcher.needsAuth(view.input)) continue;
-    const decision = await authenticate(rule, view, cancel, calls);
-    if (decision.kind === 'deny') return { decision, requestId, calls };
-    for (const [name, value] of decision.headersToSet) {
-      set.set(name, value);
-      remove.delete(name);
-    }
-    if (reason !== 'unavailable_loose') reason = decision.reason;
-    lastRule = rule.settings.name;
-  }
-  return {
-    decision: { kind: 'allow', reason, rule: lastRule, headersToSet: [...set], headersToRemove: [...remove] },
-    requestId,
-    calls,
-  };
-}
+  const result = (decision: Decision): CheckResult => ({ decision, requestId, calls });
+  try {
+    // 1. Read the request (translate/check-request.ts).
+    const view = readCheckRequest(msg);
+    if ('invalid' in view) return result(deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS));
+    requestId = view.requestId;
 
-async function authenticate(
-  rule: CompiledRule,
-  view: CheckView,
-  cancel: Cancellation,
-  calls: AuthCallRecord[],
-): Promise<Decision> {
-  const { settings } = rule;
-  const built = buildAuthRequest(settings, view);
-  if (!built.ok) {
-    if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
-    // Counted with the bound's kind, but denied in every mode: only the client can cause it.
-    calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
-    return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
+    // 2. Select the rules in scope (select-rules.ts).
+    const rules = selectRules(config, view.ruleName);
+    if (!rules) return result(deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError));
+
+    const allows = new AllowMerge(rules);
+    for (const rule of rules) {
+      const { settings } = rule;
+      // 3. Match: does this rule need authentication for this request (matcher/)?
+      if (!rule.matcher.needsAuth(view.input)) continue;
+
+      // 4. Build the auth request (translate/build-auth-request.ts).
+      const built = buildAuthRequest(settings, view);
+      if (!built.ok) {
+        if ('invalid' in built) return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
+        // Counted with the bound's kind, but denied in every mode: only the client can cause it.
+        calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
+        return result(deny('request_too_large', settings.name, TOO_LARGE_STATUS));
+      }
+
+      // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
+      const answer = await askAuthService(rule, built.request, cancel, calls);
+      // Nobody is listening any more: fail closed, and count it as the caller's doing.
+      if (answer === 'cancelled') return result(deny('cancelled', settings.name, settings.service.statusOnError));
+      // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
+      if (answer === 'invalid_request') return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
+
+      // 6. Apply the rule's mode (translate/resolve-outcome.ts).
+      const decision = resolveOutcome(settings, answer);
+      if (decision.kind === 'deny') return result(decision);
+
+      // 7. Merge this rule's allow with the others' (merge-allows.ts).
+      allows.add(decision);
+    }
+    return result(allows.decision());
+  } catch (error) {
+    return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS)), error };
   }
-  const { cache, coalescer } = rule;
-  const key = cache || coalescer ? decisionKey(built.request) : '';
-  const cached = cache?.get(key);
-  if (cached) {
-    calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
-    return resolveOutcome(settings, cached);
-  }
-  // A shared call must outlive any one caller, so it does not take a caller's cancellation.
-  let joined = coalescer !== undefined;
-  const result = coalescer
-    ? await coalescer.run(key, () => {
-        joined = false;
-        return exchange(settings, rule.client, built.request, undefined);
-      })
-    : await exchange(settings, rule.client, built.request, cancel);
-  // A cancelled call has no listener left; fail closed regardless of mode.
-  if (result.outcome === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
-  // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
-  if (result.outcome === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
-  if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
-  cache?.set(key, result.outcome, result.cacheControl);
-  return resolveOutcome(settings, result.outcome);
 }

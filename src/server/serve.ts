@@ -1,9 +1,10 @@
 import cluster from 'node:cluster';
 import { ConfigError } from '../config';
 import { AdapterServer } from './adapter-server';
-import { compileCheckedConfig, readConfigText } from './checked-config';
+import { compileConfig, readConfigText } from './compile-config';
 import { createLogger } from './logger';
-import { WorkerSupervisor, runWorker } from './workers';
+import { runWorker } from './run-worker';
+import { WorkerSupervisor } from './worker-supervisor';
 
 /**
  * `serve`: one process with `workers: 1`, else a cluster primary and its workers (which run this
@@ -24,9 +25,8 @@ export async function serveConfigFile(file: string): Promise<number> {
   let text: string;
   try {
     text = await readConfigText(file);
-    const config = await compileCheckedConfig(text, file);
+    const config = await compileConfig(text, file);
     if (config.settings.workers > 1) {
-      await Promise.all(config.rules.map((r) => r.client.destroy()));
       await new WorkerSupervisor(file, text, config, createLogger(config.settings.log.level)).start();
     } else {
       await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config });

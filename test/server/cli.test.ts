@@ -50,7 +50,8 @@ describe('validate', () => {
 
   test('requires --config', async () => {
     const r = await run(['validate']);
-    expect(r.code).toBe(1);
+    // Exit 2, not 1: a command line that cannot run is a usage error (issue 13).
+    expect(r.code).toBe(2);
     expect(r.err).toContain('missing --config FILE');
   });
 });

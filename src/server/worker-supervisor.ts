@@ -2,13 +2,12 @@ import cluster, { type Worker } from 'node:cluster';
 import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { ConfigError } from '../config';
-import { AdapterServer } from './adapter-server';
 import { createAdminServer, listen } from './admin-server';
-import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
-import type { LoadedConfig } from './load-config';
+import type { CompiledConfig } from './compile-config';
+import { ConfigReloader } from './config-reloader';
+import { isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
 import type { Logger } from './logger';
-import { Metrics, createReloadCounter } from './metrics';
+import { createReloadCounter } from './metrics';
 import { redactConfig } from './redact-config';
 import { watchConfigFile } from './watch-config';
 
@@ -20,20 +19,6 @@ import { watchConfigFile } from './watch-config';
  * workers that die, serves the admin port and aggregates the workers' metrics.
  */
 
-/** One registry's metrics as `getMetricsAsJSON()` gives them; what AggregatorRegistry.aggregate sums. */
-type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
-
-type ToWorker =
-  | { readonly type: 'ext-authz:config'; readonly text: string }
-  | { readonly type: 'ext-authz:reload'; readonly text: string }
-  | { readonly type: 'ext-authz:shutdown' }
-  | { readonly type: 'ext-authz:metrics'; readonly id: number };
-
-type FromWorker =
-  | { readonly type: 'ext-authz:hello' }
-  | { readonly type: 'ext-authz:ready'; readonly grpcPort: number }
-  | { readonly type: 'ext-authz:metrics'; readonly id: number; readonly metrics?: MetricsJson; readonly error?: string };
-
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
 /** A worker that lived this long was healthy; the next restart starts the backoff over. */
@@ -41,10 +26,6 @@ const HEALTHY_LIFETIME_MS = 10_000;
 const METRICS_TIMEOUT_MS = 3_000;
 /** Past drainDelay + shutdown.timeout, how long the primary waits for workers before killing them. */
 const EXIT_GRACE_MS = 5_000;
-
-function isMessage(value: unknown): value is { type: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
-}
 
 interface WorkerState {
   readonly worker: Worker;
@@ -72,7 +53,7 @@ export class WorkerSupervisor {
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
   private watcher: FSWatcher | undefined;
-  private reloading: Promise<void> = Promise.resolve();
+  private readonly reloader: ConfigReloader;
   private restartDelayMs = RESTART_MIN_MS;
   private draining = false;
   private started = false;
@@ -86,10 +67,16 @@ export class WorkerSupervisor {
   constructor(
     readonly configFile: string,
     private text: string,
-    /** The config in force; its pools are destroyed, only settings and TLS material are read. */
-    private config: LoadedConfig,
+    /** The config in force; the primary calls no auth service, so it holds no pool. */
+    private config: CompiledConfig,
     readonly logger: Logger,
   ) {
+    this.reloader = new ConfigReloader(configFile, text, config, logger, this.reloads, (next, nextText) => {
+      this.text = nextText;
+      this.config = next;
+      this.logger.level = next.settings.log.level;
+      for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text: nextText });
+    });
     const aliveWorkers = (): number => [...this.workers.values()].filter((w) => w.ready).length;
     new Gauge({
       name: 'ext_authz_workers',
@@ -133,8 +120,8 @@ export class WorkerSupervisor {
       { grpcPort: this.grpcPort, adminPort: this.adminPort, workers: this.workers.size, pids: this.pids() },
       'ext-authz-adapter serving',
     );
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reload(true));
-    process.on('SIGHUP', () => void this.reload(false));
+    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reloader.reload({ onlyIfChanged: true }));
+    process.on('SIGHUP', () => void this.reloader.reload());
     process.once('SIGTERM', () => void this.stop('SIGTERM'));
     process.once('SIGINT', () => void this.stop('SIGINT'));
   }
@@ -200,47 +187,13 @@ export class WorkerSupervisor {
     }, delay);
   }
 
-  /**
-   * Validates and counts here, once; on success every worker gets the same text. `onlyIfChanged`
-   * skips file events that left the text as it was (other files in the directory).
-   */
-  reload(onlyIfChanged: boolean): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reloadNow(onlyIfChanged));
-    return this.reloading;
-  }
-
-  private async reloadNow(onlyIfChanged: boolean): Promise<void> {
-    if (this.draining) return;
-    let text: string;
-    let next: LoadedConfig;
-    try {
-      text = await readConfigText(this.configFile);
-      if (onlyIfChanged && text === this.text) return;
-      next = await compileCheckedConfig(text, this.configFile);
-    } catch (err) {
-      this.reloads.inc({ result: 'failure' });
-      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
-      this.logger.error({ file: this.configFile, issues }, 'config reload rejected; the previous config keeps serving');
-      return;
-    }
-    // The primary calls no auth service; the pools were only built to validate.
-    await Promise.all(next.rules.map((r) => r.client.destroy()));
-    const restart = settingsNeedingRestart(this.config, next);
-    this.text = text;
-    this.config = next;
-    this.logger.level = next.settings.log.level;
-    for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text });
-    this.reloads.inc({ result: 'success' });
-    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
-    this.logger.info({ rules: next.rules.length, workers: this.workers.size }, 'config reloaded');
-  }
-
   /** Readiness goes to 503 at once; each worker drains on its own; exit 0 once all exited cleanly. */
   private async stop(signal: string): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     this.logger.info({ signal }, 'draining');
     this.watcher?.close();
+    await this.reloader.stop();
     const exited = new Promise<void>((resolve) => (this.allExited = resolve));
     for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:shutdown' });
     if (this.workers.size === 0) this.allExited?.();
@@ -291,58 +244,4 @@ export class WorkerSupervisor {
     request.results.push(m.metrics);
     if (request.pending.size === 0) request.done();
   }
-}
-
-/** A worker: asks the primary for the config text, serves gRPC, obeys reload and shutdown. */
-export async function runWorker(configFile: string): Promise<void> {
-  const text = await new Promise<string>((resolve) => {
-    const onConfig = (message: unknown): void => {
-      if (isMessage(message) && message.type === 'ext-authz:config') {
-        process.off('message', onConfig);
-        resolve((message as ToWorker & { type: 'ext-authz:config' }).text);
-      }
-    };
-    process.on('message', onConfig);
-    process.send?.({ type: 'ext-authz:hello' } satisfies FromWorker);
-  });
-  const metrics = new Metrics({ reloads: false });
-  const server = await AdapterServer.start({ configFile, configText: text, admin: false, metrics });
-  let draining = false;
-  const drain = (): void => {
-    if (draining) return;
-    draining = true;
-    server.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        server.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('message', (message: unknown) => {
-    if (!isMessage(message)) return;
-    const m = message as ToWorker;
-    switch (m.type) {
-      case 'ext-authz:reload':
-        void server.reload(m.text);
-        return;
-      case 'ext-authz:shutdown':
-        return drain();
-      case 'ext-authz:metrics':
-        metrics.registry.getMetricsAsJSON().then(
-          (list) => process.send?.({ type: 'ext-authz:metrics', id: m.id, metrics: list } satisfies FromWorker),
-          (err: Error) => process.send?.({ type: 'ext-authz:metrics', id: m.id, error: err.message } satisfies FromWorker),
-        );
-        return;
-      default:
-        return;
-    }
-  });
-  // Ctrl-C signals the whole process group; SIGHUP's default would kill the worker, and reloads come from the primary.
-  process.once('SIGTERM', drain);
-  process.once('SIGINT', drain);
-  process.on('SIGHUP', () => undefined);
-  // The primary is gone: nobody restarts or reloads this worker, so it drains rather than serve on alone.
-  process.once('disconnect', drain);
-  process.send?.({ type: 'ext-authz:ready', grpcPort: server.grpcPort } satisfies FromWorker);
 }

@@ -1,0 +1,56 @@
+import type { RuleSettings, ServiceTlsMaterial } from '../config';
+import { AuthClient } from './auth-client';
+import type { Exchange } from './auth-exchange';
+import { Coalescer } from './coalescer';
+import type { CompiledConfig } from './compile-config';
+import { DecisionCache } from './decision-cache';
+import { servingConfig, type ServingConfig } from './serving-config';
+
+/** A compiled config with its pools attached: what a serving process swaps in on reload. */
+export interface LoadedConfig extends ServingConfig {
+  readonly compiled: CompiledConfig;
+  /** Every pool the rules use, once each. */
+  readonly pools: readonly AuthClient[];
+}
+
+/**
+ * Gives each rule a pool toward its auth service, and a decision cache and coalescer when asked.
+ * Pools of `previous` whose service (url, pool size, timeout, TLS material) did not change are
+ * taken over, so a reload keeps warm connections.
+ */
+export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig): LoadedConfig {
+  const pools = new Map<string, AuthClient>();
+  for (const pool of previous?.pools ?? []) pools.set(pool.identity, pool);
+  const used = new Set<AuthClient>();
+  const rules = compiled.rules.map(({ settings, matcher, tls }) => {
+    const identity = clientIdentity(settings, tls);
+    let client = pools.get(identity);
+    if (!client) {
+      client = new AuthClient(identity, settings.service, tls);
+      pools.set(identity, client);
+    }
+    used.add(client);
+    return {
+      settings,
+      matcher,
+      client,
+      cache: settings.cache && new DecisionCache(settings.cache),
+      coalescer: settings.coalesce ? new Coalescer<Exchange>(settings.service.maxConcurrent) : undefined,
+    };
+  });
+  return { ...servingConfig(compiled.settings, rules), compiled, pools: [...used] };
+}
+
+/** Pools of `previous` that `next` no longer uses; the caller closes them once in-flight calls are done. */
+export function retiredClients(previous: LoadedConfig, next: LoadedConfig): AuthClient[] {
+  const kept = new Set(next.pools);
+  return previous.pools.filter((c) => !kept.has(c));
+}
+
+function clientIdentity(rule: RuleSettings, tls: ServiceTlsMaterial | undefined): string {
+  const s = rule.service;
+  const material = tls
+    ? [tls.ca, tls.cert, tls.key].map((b) => (b ? b.toString('base64') : '')).join('|') + `|${tls.serverName ?? ''}`
+    : '';
+  return `${s.url}|${s.connections}|${s.timeoutMs}|${material}`;
+}

@@ -1,0 +1,17 @@
+import type { Decision, DenyReason } from '../translate';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Status for a CheckRequest the adapter cannot evaluate: Envoy sent something malformed. */
+export const INVALID_ATTRIBUTES_STATUS = 403;
+/** Status for a client request that cannot be forwarded faithfully (bad method, control characters). */
+export const INVALID_REQUEST_STATUS = 400;
+/** Status for a client request whose forwarded head is over `request.maxHeaderBytes`. */
+export const TOO_LARGE_STATUS = 431;
+/** Status when the adapter itself failed. */
+export const INTERNAL_ERROR_STATUS = 403;
+
+/** A denial the adapter makes itself, with no headers or body from an auth service. */
+export function deny(reason: DenyReason, rule: string, status: number): Decision {
+  return { kind: 'deny', reason, rule, status, headers: [], body: EMPTY };
+}

@@ -1,0 +1,39 @@
+import { FAILURE_MODE_HEADER, type AllowReason, type Decision, type HeaderList } from '../translate';
+import type { ServingRule } from './serving-config';
+
+type Allow = Extract<Decision, { kind: 'allow' }>;
+
+/**
+ * The allow of a check that every rule in scope let through: the headers each allowing rule set,
+ * and every header any rule in scope could vouch for removed unless an auth service set it on this
+ * very request, so a client's copy never reaches the backend as the service's.
+ *
+ * `rule` names the last rule that asked the auth service; when none did (`bypass`), the one rule
+ * in scope, or "" when several were.
+ */
+export class AllowMerge {
+  private readonly set = new Map<string, string>();
+  private readonly remove = new Set<string>([FAILURE_MODE_HEADER]);
+  private reason: AllowReason = 'bypass';
+  private rule: string;
+
+  constructor(rules: readonly ServingRule[]) {
+    for (const rule of rules) for (const name of rule.settings.response.allowedHeaders) this.remove.add(name);
+    this.rule = rules.length === 1 ? rules[0].settings.name : '';
+  }
+
+  add(allow: Allow): void {
+    for (const [name, value] of allow.headersToSet) {
+      this.set.set(name, value);
+      this.remove.delete(name);
+    }
+    // A request let through without an answer stays marked so, whatever later rules said.
+    if (this.reason !== 'unavailable_loose') this.reason = allow.reason;
+    this.rule = allow.rule;
+  }
+
+  decision(): Allow {
+    const headersToSet: HeaderList = [...this.set];
+    return { kind: 'allow', reason: this.reason, rule: this.rule, headersToSet, headersToRemove: [...this.remove] };
+  }
+}
