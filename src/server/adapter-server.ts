@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /** Monotonic clock in ms for the decision caches; tests pass their own to expire entries. */
+  readonly clock?: () => number;
   /** `configText` already compiled by the caller, so startup does not compile it twice. */
   readonly preloaded?: CompiledConfig;
 }
@@ -59,6 +61,7 @@ export class AdapterServer {
     private readonly ownLogger: boolean,
     readonly metrics: Metrics,
     serveAdmin: boolean,
+    private readonly clock: (() => number) | undefined,
   ) {
     this.config = initial;
     this.reloader = new ConfigReloader(configFile, text, initial.compiled, logger, metrics.reloads, (next) => this.swapIn(next));
@@ -92,7 +95,7 @@ export class AdapterServer {
    */
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
-    const config = attachClients(options.preloaded ?? (await compileConfig(text, options.configFile)));
+    const config = attachClients(options.preloaded ?? (await compileConfig(text, options.configFile)), undefined, options.clock);
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
     const server = new AdapterServer(
@@ -103,6 +106,7 @@ export class AdapterServer {
       options.logger === undefined,
       metrics,
       options.admin ?? true,
+      options.clock,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
@@ -172,7 +176,7 @@ export class AdapterServer {
 
   private swapIn(compiled: CompiledConfig): void {
     const previous = this.config;
-    const next = attachClients(compiled, previous);
+    const next = attachClients(compiled, previous, this.clock);
     this.config = next;
     const { grpcTls } = compiled;
     if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);

@@ -16,9 +16,10 @@ export interface LoadedConfig extends ServingConfig {
 /**
  * Gives each rule a pool toward its auth service, and a decision cache and coalescer when asked.
  * Pools of `previous` whose service (url, pool size, timeout, TLS material) did not change are
- * taken over, so a reload keeps warm connections.
+ * taken over, so a reload keeps warm connections. `clock` is the decision caches' monotonic
+ * clock in ms (tests pass their own).
  */
-export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig): LoadedConfig {
+export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig, clock?: () => number): LoadedConfig {
   const pools = new Map<string, AuthClient>();
   for (const pool of previous?.pools ?? []) pools.set(pool.identity, pool);
   const used = new Set<AuthClient>();
@@ -34,7 +35,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig)
       settings,
       matcher,
       client,
-      cache: settings.cache && new DecisionCache(settings.cache),
+      cache: settings.cache && new DecisionCache(settings.cache, clock),
       coalescer: settings.coalesce ? new Coalescer<Exchange>(settings.service.maxConcurrent) : undefined,
     };
   });

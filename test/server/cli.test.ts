@@ -56,6 +56,42 @@ describe('validate', () => {
   });
 });
 
+describe('a command line that cannot run as written', () => {
+  test.each([
+    ['a misspelt option', ['validate', '--confg', 'x'], "Unknown option '--confg'"],
+    ['an option without its value', ['validate', '--config'], "--config <value>' argument missing"],
+    ['an unknown option of explain', ['explain', '--config', 'x', '--verbose'], "Unknown option '--verbose'"],
+    ['an unknown command', ['valdate', '--config', 'x'], 'unknown command "valdate"'],
+  ])('%s prints the usage and exits 2, without a stack trace', async (_name, args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain('Usage:');
+    expect(r.err).not.toMatch(/TypeError|\n\s+at /);
+  });
+});
+
+describe('validate refuses what serve refuses', () => {
+  const notPem = writeConfig('not a certificate\n');
+  test.each([
+    ['grpc.tls files that are not PEM', `grpc: { tls: { cert: "${notPem}", key: "${notPem}" } }\n`, 'grpc.tls: the certificate, key or client CA cannot be used'],
+    [
+      'a service.tls CA that is not PEM',
+      '',
+      'rules[0].service.tls: the CA, certificate or key cannot be used',
+      `    service: { url: "https://auth:8443", tls: { ca: "${notPem}" } }`,
+    ],
+  ])('%s', async (_name, top, message, service = '    service: { url: "http://auth:8000" }') => {
+    const file = writeConfig(`${top}rules:\n  - name: a\n${service}\n`);
+    const validated = await run(['validate', '--config', file]);
+    expect(validated.code).toBe(1);
+    expect(validated.err).toContain(message);
+    const served = await run(['serve', '--config', file]);
+    expect(served.code).toBe(1);
+    expect(served.err).toContain(message);
+  });
+});
+
 describe('serve', () => {
   test('refuses to start on a broken config', async () => {
     const r = await run(['serve', '--config', writeConfig(BROKEN)]);
