@@ -35,6 +35,7 @@ export const DEFAULTS = {
   matchMode: 'all' as MatchMode,
   cacheTtlMs: 30_000,
   cacheMaxEntries: 10_000,
+  cacheMaxBytes: 32 * MIB,
   coalesce: false,
 } as const;
 
@@ -57,4 +58,5 @@ export const BOUNDS = {
   responseMaxBodyBytes: { min: 0, max: 16 * MIB },
   cacheTtlMs: { min: 1, max: 24 * HOUR_MS },
   cacheMaxEntries: { min: 1, max: 10_000_000 },
+  cacheMaxBytes: { min: 64 * KIB, max: 64 * 1024 * MIB },
 } as const satisfies Record<string, Bound>;

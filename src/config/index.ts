@@ -7,3 +7,5 @@ export type * from './types';
 export { isHttpToken } from './http-token';
 export { closestName, didYouMean } from './did-you-mean';
 export { readGrpcTls, readServiceTls, type GrpcTlsMaterial, type ServiceTlsMaterial } from './tls-material';
+export { isConnectionHeader } from './forwarded-headers';
+export { redactUrls } from './redact-url';

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
 import { BOUNDS, DEFAULTS } from './defaults';
+import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
 import {
   describe,
@@ -173,7 +174,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
   if (resultHeader.length !== 1) {
     issues.add(keyPath(responsePath, 'resultHeader'), 'expected exactly one header name');
   }
-  const tokenHeaders = readHeaderNames(request, 'tokenHeader', requestPath, issues, [DEFAULTS.tokenHeader]);
+  const tokenHeaders = readForwardedHeaderNames(request, 'tokenHeader', requestPath, issues, [DEFAULTS.tokenHeader]);
   if (tokenHeaders.length === 0) {
     issues.add(keyPath(requestPath, 'tokenHeader'), 'expected at least one header name, such as authorization or cookie');
   }
@@ -184,7 +185,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
     service: parseService(rule.service, keyPath(path, 'service'), issues),
     request: {
       tokenHeaders,
-      allowedHeaders: readHeaderNames(request, 'allowedHeaders', requestPath, issues, DEFAULTS.requestAllowedHeaders),
+      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, DEFAULTS.requestAllowedHeaders),
       maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, BOUNDS.maxHeaderBytes),
       body: {
         enabled: readBool(body, 'enabled', bodyPath, issues, DEFAULTS.bodyEnabled),
@@ -192,7 +193,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
       },
     },
     response: {
-      allowedHeaders: readHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders),
+      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders),
       resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
       maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, BOUNDS.responseMaxBodyBytes),
     },
@@ -286,10 +287,11 @@ function parseMatch(value: unknown, path: string, issues: Issues): RawMatch {
 }
 
 function parseCache(value: unknown, path: string, issues: Issues): CacheSettings | undefined {
-  const cache = readObject(value, path, issues, ['ttl', 'maxEntries']);
+  const cache = readObject(value, path, issues, ['ttl', 'maxEntries', 'maxBytes']);
   if (!cache) return undefined;
   return {
     ttlMs: readDuration(cache, 'ttl', path, issues, DEFAULTS.cacheTtlMs, BOUNDS.cacheTtlMs),
     maxEntries: readInt(cache, 'maxEntries', path, issues, DEFAULTS.cacheMaxEntries, BOUNDS.cacheMaxEntries),
+    maxBytes: readInt(cache, 'maxBytes', path, issues, DEFAULTS.cacheMaxBytes, BOUNDS.cacheMaxBytes),
   };
 }

@@ -78,6 +78,7 @@ export class AdapterServer {
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
+    metrics.reportCacheBytes(() => this.config.rules);
     this.admin =
       serveAdmin && initial.settings.admin.address
         ? createAdminServer({

@@ -3,19 +3,22 @@ import { exchange, type AuthCallRecord, type Exchange } from './auth-exchange';
 import { unlessCancelled, type Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { ServingRule } from './serving-config';
+import { carriesToken, mayStore } from './sharing-policy';
 
 /**
- * What asking the auth service came to. `cancelled` (the caller went away) and `invalid_request`
- * (the HTTP client refused to send the request) are not the service's answer.
+ * What asking the auth service came to. `cancelled` (the caller went away), `invalid_request`
+ * (the HTTP client refused to send the request) and `overloaded` (the rule's own bound on calls
+ * in flight) are not the service's answer.
  */
-export type AuthAnswer = AuthOutcome | 'cancelled' | 'invalid_request';
+export type AuthAnswer = AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
 
 const LEFT: Exchange = { outcome: 'cancelled' };
 
 /**
  * Gets the auth service's interpreted answer for one rule: from the decision cache when fresh,
  * else by joining an identical call in flight (`coalesce`), else by its own call. Each call made
- * or shared is recorded in `calls` for metrics and the log line.
+ * or shared is recorded in `calls` for metrics and the log line. What may be shared or stored
+ * is sharing-policy.ts's to say.
  */
 export async function askAuthService(
   rule: ServingRule,
@@ -23,29 +26,40 @@ export async function askAuthService(
   cancel: Cancellation,
   calls: AuthCallRecord[],
 ): Promise<AuthAnswer> {
-  const { settings, cache, coalescer } = rule;
+  const { settings, cache } = rule;
+  const tokened = carriesToken(settings.request, request);
+  // Without a token the key does not stand for one user's credentials: each request asks alone.
+  const coalescer = tokened ? rule.coalescer : undefined;
   const key = cache || coalescer ? decisionKey(request) : '';
   const cached = cache?.get(key);
   if (cached) {
     calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
     return cached;
   }
-  let result: Exchange;
+  const call = (signal: Cancellation | undefined): Promise<Exchange> => exchange(settings, rule.client, rule.limit, request, signal);
   let joined = false;
+  let result: Exchange;
   if (coalescer) {
     // The shared call must outlive any one caller, so it takes no caller's cancellation; each
     // caller, the one that started it included, stops waiting on its own cancellation.
     joined = true;
     const shared = coalescer.run(key, () => {
       joined = false;
-      return exchange(settings, rule.client, request, undefined);
+      return call(undefined);
     });
     result = await unlessCancelled(shared, cancel, LEFT);
   } else {
-    result = await exchange(settings, rule.client, request, cancel);
+    result = await call(cancel);
   }
-  if (result.outcome === 'cancelled' || result.outcome === 'invalid_request') return result.outcome;
+  // A cookie set for the caller that started the call is not handed to the ones that joined it.
+  if (joined && result.personal) {
+    joined = false;
+    result = await call(cancel);
+  }
+  const { outcome } = result;
+  if (outcome === 'cancelled' || outcome === 'invalid_request') return outcome;
   if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
-  cache?.set(key, result.outcome, result.cacheControl);
-  return result.outcome;
+  if (outcome === 'overloaded') return outcome;
+  if (cache && mayStore(result.personal === true, result.cacheControl, tokened)) cache.set(key, outcome, result.cacheControl);
+  return outcome;
 }

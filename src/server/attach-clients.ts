@@ -2,6 +2,7 @@ import type { RuleSettings, ServiceTlsMaterial } from '../config';
 import { AuthClient } from './auth-client';
 import type { Exchange } from './auth-exchange';
 import { Coalescer } from './coalescer';
+import { ConcurrencyLimit } from './concurrency-limit';
 import type { CompiledConfig } from './compile-config';
 import { DecisionCache } from './decision-cache';
 import { servingConfig, type ServingConfig } from './serving-config';
@@ -22,8 +23,14 @@ export interface LoadedConfig extends ServingConfig {
 export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig, clock?: () => number): LoadedConfig {
   const pools = new Map<string, AuthClient>();
   for (const pool of previous?.pools ?? []) pools.set(pool.identity, pool);
+  // A rule keeps its count of calls in flight across a reload, so calls still running under the
+  // old config count against the new one's bound too.
+  const limits = new Map<string, ConcurrencyLimit>();
+  for (const rule of previous?.rules ?? []) limits.set(rule.settings.name, rule.limit);
   const used = new Set<AuthClient>();
   const rules = compiled.rules.map(({ settings, matcher, tls }) => {
+    const kept = limits.get(settings.name);
+    const limit = kept && kept.max === settings.service.maxConcurrent ? kept : new ConcurrencyLimit(settings.service.maxConcurrent);
     const identity = clientIdentity(settings, tls);
     let client = pools.get(identity);
     if (!client) {
@@ -35,6 +42,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
       settings,
       matcher,
       client,
+      limit,
       cache: settings.cache && new DecisionCache(settings.cache, clock),
       coalescer: settings.coalesce ? new Coalescer<Exchange>(settings.service.maxConcurrent) : undefined,
     };

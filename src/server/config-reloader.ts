@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { ConfigError } from '../config';
+import { ConfigError, redactUrls } from '../config';
 import { compileConfig, readConfigText, type CompiledConfig } from './compile-config';
 import type { Logger } from './logger';
 import { settingsNeedingRestart } from './settings-needing-restart';
@@ -53,7 +53,7 @@ export class ConfigReloader {
       next = await compileConfig(text, this.file);
     } catch (err) {
       this.counter?.inc({ result: 'failure' });
-      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
+      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];
       this.logger.error({ file: this.file, issues }, 'config reload rejected; the previous config keeps serving');
       return false;
     }

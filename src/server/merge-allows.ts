@@ -1,24 +1,25 @@
-import { FAILURE_MODE_HEADER, type AllowReason, type Decision, type HeaderList } from '../translate';
+import type { AllowReason, Decision, HeaderList } from '../translate';
 import type { ServingRule } from './serving-config';
 
 type Allow = Extract<Decision, { kind: 'allow' }>;
 
 /**
  * The allow of a check that every rule in scope let through: the headers each allowing rule set,
- * and every header any rule in scope could vouch for removed unless an auth service set it on this
- * very request, so a client's copy never reaches the backend as the service's.
+ * and every header an auth service of this config could vouch for (vouched-headers.ts) removed
+ * unless an auth service set it on this very request, so a client's copy never reaches the
+ * backend as the service's.
  *
  * `rule` names the last rule that asked the auth service; when none did (`bypass`), the one rule
  * in scope, or "" when several were.
  */
 export class AllowMerge {
   private readonly set = new Map<string, string>();
-  private readonly remove = new Set<string>([FAILURE_MODE_HEADER]);
+  private readonly remove: Set<string>;
   private reason: AllowReason = 'bypass';
   private rule: string;
 
-  constructor(rules: readonly ServingRule[]) {
-    for (const rule of rules) for (const name of rule.settings.response.allowedHeaders) this.remove.add(name);
+  constructor(vouchedHeaders: readonly string[], rules: readonly ServingRule[]) {
+    this.remove = new Set(vouchedHeaders);
     this.rule = rules.length === 1 ? rules[0].settings.name : '';
   }
 

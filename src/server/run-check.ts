@@ -3,7 +3,16 @@ import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMe
 import { askAuthService } from './ask-auth-service';
 import type { AuthCallRecord } from './auth-exchange';
 import type { Cancellation } from './cancellation';
-import { deny, INTERNAL_ERROR_STATUS, INVALID_ATTRIBUTES_STATUS, INVALID_REQUEST_STATUS, TOO_LARGE_STATUS } from './denials';
+import {
+  deny,
+  INTERNAL_ERROR_STATUS,
+  INVALID_ATTRIBUTES_STATUS,
+  INVALID_REQUEST_STATUS,
+  METHOD_NOT_ALLOWED_STATUS,
+  OVERLOADED_HEADERS,
+  OVERLOADED_STATUS,
+  TOO_LARGE_STATUS,
+} from './denials';
 import { AllowMerge } from './merge-allows';
 import { selectRules } from './select-rules';
 import type { ServingConfig } from './serving-config';
@@ -35,13 +44,17 @@ export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, 
     const rules = selectRules(config, view.ruleName);
     if (!rules) return result(deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError));
 
-    const allows = new AllowMerge(rules);
+    const allows = new AllowMerge(config.vouchedHeaders, rules);
     for (const rule of rules) {
       const { settings } = rule;
       // 3. Match: does this rule need authentication for this request (matcher/)?
       if (!rule.matcher.needsAuth(view.input)) continue;
 
-      // 4. Build the auth request (translate/build-auth-request.ts).
+      // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
+      // for CONNECT and wait on it until the timeout: never an answer, so never sent.
+      if (view.input.method.toUpperCase() === 'CONNECT') {
+        return result(deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS));
+      }
       const built = buildAuthRequest(settings, view);
       if (!built.ok) {
         if ('invalid' in built) return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
@@ -56,6 +69,8 @@ export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, 
       if (answer === 'cancelled') return result(deny('cancelled', settings.name, settings.service.statusOnError));
       // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
       if (answer === 'invalid_request') return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
+      // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
+      if (answer === 'overloaded') return result(deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
 
       // 6. Apply the rule's mode (translate/resolve-outcome.ts).
       const decision = resolveOutcome(settings, answer);

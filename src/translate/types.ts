@@ -24,7 +24,8 @@ export interface AuthResponse {
 /**
  * Reasons are string constants reused as metric labels and log fields, narrowed per variant of
  * Decision so that an allow cannot carry a denial's reason.
- * `unavailable_*` are what the rule's mode made of an unreachable auth service; `cancelled` is a
+ * `unavailable_*` are what the rule's mode made of an unreachable auth service; `overloaded` is
+ * the adapter's own bound (`service.maxConcurrent`), which no mode lets through; `cancelled` is a
  * check whose caller (Envoy) went away before it was answered, never the auth service's failure.
  */
 export type AllowReason = 'bypass' | 'auth_allowed' | 'unavailable_loose';
@@ -35,11 +36,16 @@ export type DenyReason =
   | 'unknown_rule'
   | 'invalid_request'
   | 'request_too_large'
+  | 'overloaded'
   | 'cancelled'
   | 'internal_error';
 export type Reason = AllowReason | DenyReason;
 
-/** Why the auth service counted as unavailable; metric label `kind`. */
+/**
+ * Why an auth call did not bring an answer; metric label `kind`. `overload` and
+ * `request_too_large` are the adapter's own bounds: counted under the same label, but denied in
+ * every mode, never "unavailable".
+ */
 export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';
 
 /** What one auth service call came to, before the rule's mode is applied. */

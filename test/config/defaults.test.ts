@@ -31,6 +31,7 @@ const DOCUMENTED_AS: Record<keyof typeof DEFAULTS, string> = {
   matchMode: 'rules[].match',
   cacheTtlMs: 'rules[].cache.ttl',
   cacheMaxEntries: 'rules[].cache.maxEntries',
+  cacheMaxBytes: 'rules[].cache.maxBytes',
   coalesce: 'rules[].coalesce',
 };
 

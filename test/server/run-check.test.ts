@@ -1,5 +1,6 @@
 import type { AuthCaller, AuthCallResult } from '../../src/server/auth-client';
 import { Cancellation } from '../../src/server/cancellation';
+import { ConcurrencyLimit } from '../../src/server/concurrency-limit';
 import { compileConfig } from '../../src/server/compile-config';
 import { runCheck, type CheckResult } from '../../src/server/run-check';
 import { servingConfig, type ServingConfig } from '../../src/server/serving-config';
@@ -28,7 +29,7 @@ async function pipeline(rulesYaml: string, scripts: Record<string, Script>): Pro
         return scripts[settings.name](req);
       },
     };
-    return { settings, matcher, client };
+    return { settings, matcher, client, limit: new ConcurrencyLimit(settings.service.maxConcurrent) };
   });
   return { config: servingConfig(compiled.settings, rules), asked };
 }
@@ -121,7 +122,10 @@ describe('runCheck', () => {
     expect(p.asked).toEqual(asked);
   });
 
-  test('an allow sets what each service vouched for and strips every other header a rule in scope could set', async () => {
+  // The headers to strip span every rule of the config, each with its `-`/`_` twin (vouched-headers.ts).
+  const FAILURE_MODE_TWIN = FAILURE_MODE_HEADER.replaceAll('-', '_');
+
+  test('an allow sets what each service vouched for and strips every other header a rule could set', async () => {
     const p = await pipeline(rule('a', USER_HEADER) + rule('b', '    response: { allowedHeaders: [x-role] }\n'), {
       a: () => answer(200, { 'x-user-id': 'u1' }),
       b: () => answer(200),
@@ -132,14 +136,20 @@ describe('runCheck', () => {
       reason: 'auth_allowed',
       rule: 'b',
       headersToSet: [['x-user-id', 'u1']],
-      headersToRemove: [FAILURE_MODE_HEADER, 'x-role'],
+      headersToRemove: [FAILURE_MODE_HEADER, FAILURE_MODE_TWIN, 'x_user_id', 'x-role', 'x_role'],
     });
   });
 
-  test('a bypass strips every header the rules in scope could vouch for, so a client copy never passes', async () => {
-    const p = await pipeline(rule('a', PUBLIC + USER_HEADER), {});
-    const { decision } = await runCheck(p.config, request('/public/p', { headers: { 'x-user-id': 'forged' } }), new Cancellation());
-    expect(decision).toMatchObject({ kind: 'allow', reason: 'bypass', headersToSet: [], headersToRemove: [FAILURE_MODE_HEADER, 'x-user-id'] });
+  test('a bypass strips every header any rule could vouch for, in scope or not, so a client copy never passes', async () => {
+    const p = await pipeline(rule('a', PUBLIC) + rule('b', USER_HEADER), {});
+    const { decision } = await runCheck(p.config, request('/public/p', { rule: 'a', headers: { 'x-user-id': 'forged' } }), new Cancellation());
+    expect(decision).toMatchObject({
+      kind: 'allow',
+      reason: 'bypass',
+      rule: 'a',
+      headersToSet: [],
+      headersToRemove: [FAILURE_MODE_HEADER, FAILURE_MODE_TWIN, 'x-user-id', 'x_user_id'],
+    });
   });
 
   test('records each call for metrics and the log line, and keeps the request id', async () => {

@@ -12,13 +12,19 @@ describe('buildAuthRequest', () => {
     ['every token header listed', '    request: { tokenHeader: [authorization, cookie] }\n', { headers: { authorization: 'a', cookie: 'c' } }, { authorization: 'a', cookie: 'c' }],
     ['allowed headers', '    request: { allowedHeaders: [X-Tenant] }\n', { headers: { 'x-tenant': 't', 'x-other': 'o' } }, { 'x-tenant': 't' }],
     ['trace context, always', '', { headers: { ...TRACE, 'x-other': 'o' } }, TRACE],
-    ['no hop-by-hop header, even when allowed', '    request: { allowedHeaders: [connection, te, upgrade] }\n', { headers: { connection: 'close', te: 'trailers', upgrade: 'h2c' } }, {}],
   ])('forwards %s', (_name, extra, http, expected) => {
     const built = buildAuthRequest(ruleSettings(extra), viewOf({ method: 'GET', path: '/', host: 'h', ...http }));
     if (!built.ok) throw new Error('not built');
     const { host, 'content-length': length, ...forwarded } = built.request.headers;
     expect([host, length]).toEqual(['h', '0']);
     expect(forwarded).toEqual(expected);
+  });
+
+  test('forwards no hop-by-hop header, even should a rule list one (the config refuses them first)', () => {
+    const base = ruleSettings();
+    const rule = { ...base, request: { ...base.request, allowedHeaders: ['connection', 'te', 'upgrade', 'x-tenant'] } };
+    const built = buildAuthRequest(rule, viewOf({ method: 'GET', path: '/', host: 'h', headers: { connection: 'close', te: 'trailers', upgrade: 'h2c', 'x-tenant': 't' } }));
+    expect(built.ok && Object.keys(built.request.headers).sort()).toEqual(['content-length', 'host', 'x-tenant']);
   });
 
   test.each<[string, string, string]>([
