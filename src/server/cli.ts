@@ -7,10 +7,11 @@ import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:
   ext-authz-adapter serve --config FILE      run the adapter
-  ext-authz-adapter validate --config FILE   check a config file; exit 1 listing every error
+  ext-authz-adapter validate --config FILE   check a config file; exit 1 listing every error, warnings on stderr
   ext-authz-adapter explain --config FILE --method GET --host example.com --path /api/x?q=1
                     [--header name=value ...] [--json]
                                              say, per rule, whether a request needs authentication and why
+                                             (--host defaults to localhost: an empty host is always authenticated)
 `;
 
 /** Exit code of a command line that cannot be run as written, as getopt-style tools use it. */
@@ -76,6 +77,7 @@ async function validate(args: readonly string[]): Promise<number> {
   const file = requireConfig(parse(args, CONFIG_OPTION).config);
   const config = await compileOrReport(file);
   if (!config) return 1;
+  for (const w of config.warnings) process.stderr.write(`${file}: warning: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
   process.stdout.write(`${file}: ok (${config.rules.length} rule${config.rules.length === 1 ? '' : 's'})\n`);
   return 0;
 }
@@ -84,7 +86,7 @@ async function explain(args: readonly string[]): Promise<number> {
   const values = parse(args, {
     ...CONFIG_OPTION,
     method: { type: 'string', default: 'GET' },
-    host: { type: 'string', default: '' },
+    host: { type: 'string', default: 'localhost' },
     path: { type: 'string', default: '/' },
     header: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },

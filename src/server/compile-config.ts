@@ -7,6 +7,7 @@ import {
   readGrpcTls,
   readServiceTls,
   type AdapterSettings,
+  type ConfigIssue,
   type GrpcTlsMaterial,
   type RuleSettings,
   type ServiceTlsMaterial,
@@ -28,6 +29,8 @@ export interface CompiledConfig {
   readonly settings: AdapterSettings;
   readonly rules: readonly CompiledRule[];
   readonly grpcTls?: GrpcTlsMaterial;
+  /** Problems that do not stop the config from serving; `validate` lists them. */
+  readonly warnings: readonly ConfigIssue[];
 }
 
 /** Reads the config file; an unreadable file is a ConfigError like any other. */
@@ -61,5 +64,6 @@ export async function compileConfig(text: string, source: string): Promise<Compi
     settings,
     rules: settings.rules.map((rule, i) => ({ settings: rule, matcher: matchers[i], tls: tls[i] })),
     grpcTls,
+    warnings: issues.warnings,
   };
 }
