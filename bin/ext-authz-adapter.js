@@ -6,7 +6,7 @@
 // collections under sustained load (README, "Memory"). Node refuses this flag in NODE_OPTIONS.
 require('node:v8').setFlagsFromString('--no-allocation-site-pretenuring');
 // The package builds on install (`prepare`), so dist/ exists after `npm ci`.
-require('../dist/server/cli.js').main(process.argv.slice(2)).then(
+require('../dist/server/runtime/cli.js').main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => { console.error(err); process.exitCode = 1; },
 );

@@ -1,5 +1,5 @@
 import { ConfigError, closestName } from '../../src/config';
-import { compileConfig } from '../../src/server/compile-config';
+import { compileConfig } from '../../src/server/check/compile-config';
 
 describe('closestName', () => {
   test.each([

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AdapterServer } from '../../src/server/adapter-server';
+import { AdapterServer } from '../../src/server/runtime/adapter-server';
 import { CheckClient } from './check-client';
 
 /** A rule's YAML with the test's auth service; `extra` is merged into the rule text verbatim. */

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ConfigError } from '../../src/config';
-import { compileConfigFile } from '../../src/server/compile-config';
+import { compileConfigFile } from '../../src/server/check/compile-config';
 import { TestAdapter, configYaml, writeConfig } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';

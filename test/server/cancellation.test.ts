@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type http from 'node:http';
 import { Issues, parseConfigValue } from '../../src/config';
-import { AuthClient, type AuthCallResult } from '../../src/server/auth-client';
+import { AuthClient, type AuthCallResult } from '../../src/server/auth-client/auth-client';
 import type { AuthRequest } from '../../src/translate';
 import { TestAdapter, configYaml, ruleYaml } from '../helpers/adapter';
 import { TestAuthService } from '../helpers/auth-service';

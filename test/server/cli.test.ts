@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { main } from '../../src/server/cli';
+import { main } from '../../src/server/runtime/cli';
 import { TestAdapter, configYaml, ruleYaml, writeConfig } from '../helpers/adapter';
 
 /** Runs the CLI in-process and captures what it writes. */

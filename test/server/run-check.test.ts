@@ -1,9 +1,9 @@
-import type { AuthCaller, AuthCallResult } from '../../src/server/auth-client';
-import { Cancellation } from '../../src/server/cancellation';
-import { ConcurrencyLimit } from '../../src/server/concurrency-limit';
-import { compileConfig } from '../../src/server/compile-config';
-import { runCheck, type CheckResult } from '../../src/server/run-check';
-import { servingConfig, type ServingConfig } from '../../src/server/serving-config';
+import type { AuthCaller, AuthCallResult } from '../../src/server/auth-client/auth-client';
+import { Cancellation } from '../../src/server/auth-client/cancellation';
+import { ConcurrencyLimit } from '../../src/server/auth-client/concurrency-limit';
+import { compileConfig } from '../../src/server/check/compile-config';
+import { runCheck, type CheckResult } from '../../src/server/check/run-check';
+import { servingConfig, type ServingConfig } from '../../src/server/check/serving-config';
 import { FAILURE_MODE_HEADER, type AuthRequest, type CheckRequestMessage } from '../../src/translate';
 
 // The Check pipeline on its own, with a fake auth client standing in for the HTTP pool: each

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../../src/config';
-import { compileConfig } from '../../../src/server/compile-config';
+import { compileConfig } from '../../../src/server/check/compile-config';
 import { fuzzParameters } from './fuzz-options';
 
 // Config-shaped documents: the schema's own keys, mostly, with values of every type, so the

@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
-import { ConfigError, redactUrls } from '../config';
-import { compileConfig, readConfigText, type CompiledConfig } from './compile-config';
-import type { Logger } from './logger';
+import { ConfigError, redactUrls } from '../../config';
+import { compileConfig, readConfigText, type CompiledConfig } from '../check';
+import type { Logger } from '../observability';
 import { settingsNeedingRestart } from './settings-needing-restart';
 
 export interface ReloadOptions {

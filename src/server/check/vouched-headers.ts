@@ -1,5 +1,5 @@
-import type { RuleSettings } from '../config';
-import { FAILURE_MODE_HEADER } from '../translate';
+import type { RuleSettings } from '../../config';
+import { FAILURE_MODE_HEADER } from '../../translate';
 
 /**
  * Every header name an auth service of this config could vouch for, to be removed from each

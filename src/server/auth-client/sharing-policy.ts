@@ -1,5 +1,5 @@
-import type { RequestSettings } from '../config';
-import type { AuthRequest } from '../translate';
+import type { RequestSettings } from '../../config';
+import type { AuthRequest } from '../../translate';
 
 /**
  * When one visitor's answer may serve another. The decision cache and coalescing share an answer

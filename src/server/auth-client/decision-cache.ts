@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DEFAULTS } from '../config';
-import { B3_PREFIX, TRACE_HEADERS, type AuthOutcome, type AuthRequest } from '../translate';
+import { DEFAULTS } from '../../config';
+import { B3_PREFIX, TRACE_HEADERS, type AuthOutcome, type AuthRequest } from '../../translate';
 
 /** The outcomes a cache may hold: an answer from the auth service, never the lack of one. */
 export type CacheableOutcome = Exclude<AuthOutcome, { readonly kind: 'unavailable' }>;

@@ -1,6 +1,6 @@
 import { AdapterServer } from './adapter-server';
 import { isMessage, type FromWorker, type ToWorker } from './ipc-protocol';
-import { Metrics } from './metrics';
+import { Metrics } from '../observability';
 
 /** A worker: asks the primary for the config text, serves gRPC, obeys reload and shutdown. */
 export async function runWorker(configFile: string): Promise<void> {

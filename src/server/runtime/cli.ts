@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../config';
-import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
-import { readCheckRequest } from '../translate';
-import { compileConfigFile, type CompiledConfig } from './compile-config';
+import { ConfigError } from '../../config';
+import { explainRules, explanationsToJson, formatExplanations } from '../../matcher';
+import { readCheckRequest } from '../../translate';
+import { compileConfigFile, type CompiledConfig } from '../check';
 import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:

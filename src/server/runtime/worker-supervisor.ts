@@ -2,13 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { createAdminServer, listen } from './admin-server';
-import type { CompiledConfig } from './compile-config';
+import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig } from '../observability';
+import type { CompiledConfig } from '../check';
 import { ConfigReloader } from './config-reloader';
 import { isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
-import type { Logger } from './logger';
-import { createReloadCounter } from './metrics';
-import { redactConfig } from './redact-config';
 import { watchConfigFile } from './watch-config';
 
 /**

@@ -1,4 +1,4 @@
-import type { Decision, DenyReason, HeaderList } from '../translate';
+import type { Decision, DenyReason, HeaderList } from '../../translate';
 
 const EMPTY = Buffer.alloc(0);
 

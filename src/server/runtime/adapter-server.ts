@@ -2,16 +2,12 @@ import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { createAdminServer, listen } from './admin-server';
-import { createCheckHandler } from './check-service';
+import { createAdminServer, createLogger, listen, type Logger, Metrics, redactConfig } from '../observability';
+import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText } from '../check';
 import { attachClients, retiredClients, type LoadedConfig } from './attach-clients';
-import { compileConfig, readConfigText, type CompiledConfig } from './compile-config';
 import { ConfigReloader } from './config-reloader';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
-import { createLogger, type Logger } from './logger';
-import { Metrics } from './metrics';
-import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
-import { redactConfig } from './redact-config';
+import { AUTHORIZATION_SERVICE_NAME, authorizationService } from '../protos';
 import { watchConfigFile } from './watch-config';
 
 export interface StartOptions {

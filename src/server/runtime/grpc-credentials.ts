@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { GrpcTlsMaterial } from '../config';
+import type { GrpcTlsMaterial } from '../../config';
 
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
 type IdentityListener = grpc.experimental.IdentityCertificateUpdateListener;

@@ -1,5 +1,5 @@
-import type { RuleSettings } from '../config';
-import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
+import type { RuleSettings } from '../../config';
+import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../../translate';
 import type { AuthCaller } from './auth-client';
 import type { Cancellation } from './cancellation';
 import type { ConcurrencyLimit } from './concurrency-limit';

@@ -1,4 +1,4 @@
-import type { CompiledConfig } from './compile-config';
+import type { CompiledConfig } from '../check';
 import { tlsMode } from './grpc-credentials';
 
 /** Settings a running process cannot apply: they keep their old value until a restart. */

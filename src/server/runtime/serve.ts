@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import { ConfigError } from '../config';
+import { ConfigError } from '../../config';
 import { AdapterServer } from './adapter-server';
-import { compileConfig, readConfigText } from './compile-config';
-import { createLogger } from './logger';
+import { compileConfig, readConfigText } from '../check';
+import { createLogger } from '../observability';
 import { runWorker } from './run-worker';
 import { WorkerSupervisor } from './worker-supervisor';
 

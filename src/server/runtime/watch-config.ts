@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from './logger';
+import type { Logger } from '../observability';
 
 const DEBOUNCE_MS = 100;
 

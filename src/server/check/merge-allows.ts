@@ -1,4 +1,4 @@
-import type { AllowReason, Decision, HeaderList } from '../translate';
+import type { AllowReason, Decision, HeaderList } from '../../translate';
 import type { ServingRule } from './serving-config';
 
 type Allow = Extract<Decision, { kind: 'allow' }>;

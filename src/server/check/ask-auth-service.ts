@@ -1,9 +1,6 @@
-import type { AuthOutcome, AuthRequest } from '../translate';
-import { exchange, type AuthCallRecord, type Exchange } from './auth-exchange';
-import { unlessCancelled, type Cancellation } from './cancellation';
-import { decisionKey } from './decision-cache';
+import type { AuthOutcome, AuthRequest } from '../../translate';
+import { type AuthCallRecord, type Cancellation, carriesToken, decisionKey, exchange, type Exchange, mayStore, unlessCancelled } from '../auth-client';
 import type { ServingRule } from './serving-config';
-import { carriesToken, mayStore } from './sharing-policy';
 
 /**
  * What asking the auth service came to. `cancelled` (the caller went away), `invalid_request`

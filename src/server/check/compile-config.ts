@@ -11,8 +11,8 @@ import {
   type GrpcTlsMaterial,
   type RuleSettings,
   type ServiceTlsMaterial,
-} from '../config';
-import { compileMatch, type RuleMatcher } from '../matcher';
+} from '../../config';
+import { compileMatch, type RuleMatcher } from '../../matcher';
 
 /** A rule as compiled: settings, conditions ready to match, and its service's TLS material. */
 export interface CompiledRule {

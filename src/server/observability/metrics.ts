@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Decision } from '../translate';
-import type { AuthCallRecord } from './auth-exchange';
+import type { Decision } from '../../translate';
+import type { AuthCallRecord } from '../auth-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../translate';
-import { Cancellation } from './cancellation';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
+import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../../translate';
+import { Cancellation } from '../auth-client';
+import type { Logger, Metrics } from '../observability';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 

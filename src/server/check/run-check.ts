@@ -1,8 +1,7 @@
-import { DEFAULTS } from '../config';
-import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMessage, type Decision } from '../translate';
+import { DEFAULTS } from '../../config';
+import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMessage, type Decision } from '../../translate';
 import { askAuthService } from './ask-auth-service';
-import type { AuthCallRecord } from './auth-exchange';
-import type { Cancellation } from './cancellation';
+import type { AuthCallRecord, Cancellation } from '../auth-client';
 import {
   deny,
   INTERNAL_ERROR_STATUS,

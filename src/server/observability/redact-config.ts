@@ -1,4 +1,4 @@
-import { redactUrls, type AdapterSettings } from '../config';
+import { redactUrls, type AdapterSettings } from '../../config';
 
 const REDACTED = '[redacted]';
 

@@ -1,10 +1,6 @@
-import type { AdapterSettings, RuleSettings } from '../config';
-import type { RuleMatcher } from '../matcher';
-import type { AuthCaller } from './auth-client';
-import type { Exchange } from './auth-exchange';
-import type { Coalescer } from './coalescer';
-import type { ConcurrencyLimit } from './concurrency-limit';
-import type { DecisionCache } from './decision-cache';
+import type { AdapterSettings, RuleSettings } from '../../config';
+import type { RuleMatcher } from '../../matcher';
+import type { AuthCaller, Coalescer, ConcurrencyLimit, DecisionCache, Exchange } from '../auth-client';
 import { vouchedHeaders } from './vouched-headers';
 
 /** A rule ready to serve: its compiled conditions and what it reaches the auth service with. */

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from '../config';
+import type { LogLevel } from '../../config';
 
 /**
  * Log lines waiting for stdout are held up to this many bytes; past it, new lines are dropped

@@ -1,11 +1,6 @@
-import type { RuleSettings, ServiceTlsMaterial } from '../config';
-import { AuthClient } from './auth-client';
-import type { Exchange } from './auth-exchange';
-import { Coalescer } from './coalescer';
-import { ConcurrencyLimit } from './concurrency-limit';
-import type { CompiledConfig } from './compile-config';
-import { DecisionCache } from './decision-cache';
-import { servingConfig, type ServingConfig } from './serving-config';
+import type { RuleSettings, ServiceTlsMaterial } from '../../config';
+import { AuthClient, Coalescer, ConcurrencyLimit, DecisionCache, type Exchange } from '../auth-client';
+import { type CompiledConfig, servingConfig, type ServingConfig } from '../check';
 
 /** A compiled config with its pools attached: what a serving process swaps in on reload. */
 export interface LoadedConfig extends ServingConfig {
