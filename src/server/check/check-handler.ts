@@ -5,7 +5,7 @@ import type { Logger, Metrics } from '../observability';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 
-export interface CheckServiceDeps {
+export interface CheckHandlerDeps {
   /** The config in force; read once per call, so a reload never changes a call midway. */
   config(): ServingConfig;
   readonly logger: Logger;
@@ -15,7 +15,7 @@ export interface CheckServiceDeps {
 }
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
-export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
+export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
   const { logger, metrics } = deps;
   // A decision line has a fixed shape, built in logDecision from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
@@ -32,7 +32,9 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     deps.track(1);
     try {
       const result = await runCheck(config, call.request, cancel);
-      if (result.error !== undefined) logger.error({ err: result.error, requestId: result.requestId }, 'check failed unexpectedly; denying');
+      if (result.error !== undefined) {
+        logger.error({ err: result.error, requestId: loggedRequestId(result.requestId) }, 'check failed unexpectedly; denying');
+      }
       callback(null, toCheckResponse(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
@@ -47,13 +49,16 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
 /** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */
 export const MAX_LOGGED_REQUEST_ID = 128;
 
+function loggedRequestId(id: string): string {
+  return id.length > MAX_LOGGED_REQUEST_ID ? id.slice(0, MAX_LOGGED_REQUEST_ID) : id;
+}
+
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
   const { decision, calls } = result;
-  const { requestId } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
   logger.info(
     {
-      requestId: requestId.length > MAX_LOGGED_REQUEST_ID ? requestId.slice(0, MAX_LOGGED_REQUEST_ID) : requestId,
+      requestId: loggedRequestId(result.requestId),
       rule: decision.rule,
       decision: decision.kind,
       reason: decision.reason,

@@ -4,7 +4,7 @@
  * check runs against (serving-config). Imports auth-client, observability, translate, matcher
  * and config; never runtime.
  */
-export { createCheckHandler, MAX_LOGGED_REQUEST_ID, type CheckServiceDeps } from './check-handler';
+export { createCheckHandler, MAX_LOGGED_REQUEST_ID, type CheckHandlerDeps } from './check-handler';
 export { compileConfig, compileConfigFile, readConfigText, type CompiledConfig, type CompiledRule } from './compile-config';
 export { runCheck, type CheckResult } from './run-check';
 export { selectRules } from './select-rules';
