@@ -19,7 +19,12 @@ function answer(status: number, headers: Record<string, string> = {}, body = '')
 const REFUSED: AuthCallResult = { ok: false, cause: 'connect', elapsedMs: 1 };
 
 /** Rules from YAML, each given a fake auth client that records what it was asked. */
-async function pipeline(rulesYaml: string, scripts: Record<string, Script>): Promise<{ config: ServingConfig; asked: string[] }> {
+async function pipeline(
+  rulesYaml: string,
+  scripts: Record<string, Script>,
+  /** Calls each rule may have in flight; the config's `maxConcurrent` when left out. */
+  inFlight?: number,
+): Promise<{ config: ServingConfig; asked: string[] }> {
   const compiled = await compileConfig(`rules:\n${rulesYaml}`, 'test.yaml');
   const asked: string[] = [];
   const rules = compiled.rules.map(({ settings, matcher }) => {
@@ -29,7 +34,7 @@ async function pipeline(rulesYaml: string, scripts: Record<string, Script>): Pro
         return scripts[settings.name](req);
       },
     };
-    return { settings, matcher, client, limit: new ConcurrencyLimit(settings.service.maxConcurrent) };
+    return { settings, matcher, client, limit: new ConcurrencyLimit(inFlight ?? settings.service.maxConcurrent) };
   });
   return { config: servingConfig(compiled.settings, rules), asked };
 }
@@ -41,10 +46,10 @@ const LOOSE = (name: string, extra = ''): string => rule(name, extra).replace('p
 const PUBLIC = '    match: { mode: whitelist, conditions: [ { path: "/public/*" } ] }\n';
 const USER_HEADER = '    response: { allowedHeaders: [x-user-id] }\n';
 
-function request(path: string, extra: { rule?: string; headers?: Record<string, string> } = {}): CheckRequestMessage {
+function request(path: string, extra: { rule?: string; headers?: Record<string, string>; method?: string } = {}): CheckRequestMessage {
   return {
     attributes: {
-      request: { http: { method: 'GET', host: 'shop.example', path, headers: { authorization: 'Bearer t', 'x-request-id': 'req-1', ...extra.headers } } },
+      request: { http: { method: extra.method ?? 'GET', host: 'shop.example', path, headers: { authorization: 'Bearer t', 'x-request-id': 'req-1', ...extra.headers } } },
       context_extensions: extra.rule ? { rule: extra.rule } : undefined,
     },
   };
@@ -100,6 +105,7 @@ describe('runCheck', () => {
       ['a GET /auth/x'],
     ],
     ['a request that cannot be forwarded faithfully', LOOSE('a'), {}, request('/a b'), 'deny invalid_request rule=a 400', []],
+    ['a CONNECT, which would open a tunnel instead of asking', LOOSE('a'), {}, request('/x', { method: 'CONNECT' }), 'deny invalid_request rule=a 405', []],
     [
       'a forwarded head over request.maxHeaderBytes, even under a loose rule',
       LOOSE('a', '    request: { maxHeaderBytes: 1024 }\n'),
@@ -150,6 +156,15 @@ describe('runCheck', () => {
       headersToSet: [],
       headersToRemove: [FAILURE_MODE_HEADER, FAILURE_MODE_TWIN, 'x-user-id', 'x_user_id'],
     });
+  });
+
+  test("a rule's bound on calls in flight reached: overloaded, denied even under a loose rule, the service never asked", async () => {
+    const p = await pipeline(LOOSE('a'), { a: () => answer(200) }, 0);
+    const result = await runCheck(p.config, request('/x'), new Cancellation());
+    expect(summary(result)).toBe('deny overloaded rule=a 503');
+    expect(result.decision.kind === 'deny' && result.decision.headers).toEqual([['retry-after', '1']]);
+    expect(result.calls).toEqual([{ rule: 'a', unavailable: 'overload', elapsedMs: 0 }]);
+    expect(p.asked).toEqual([]);
   });
 
   test('records each call for metrics and the log line, and keeps the request id', async () => {
