@@ -9,3 +9,4 @@ export { closestName, didYouMean } from './did-you-mean';
 export { readGrpcTls, readServiceTls, type GrpcTlsMaterial, type ServiceTlsMaterial } from './tls-material';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
+export { CONFIG_SCHEMA_FILE } from './schema-file';
