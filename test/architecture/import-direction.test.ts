@@ -17,7 +17,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   'server/check': ['server/auth-client', 'server/observability', 'translate', 'matcher', 'config'],
   'server/runtime': ['server/check', 'server/auth-client', 'server/observability', 'server/protos', 'translate', 'matcher', 'config'],
   server: ['server/runtime', 'server/check', 'server/protos'],
-  '.': ['server', 'translate', 'matcher', 'config'],
+  // A gRPC client of the adapter (tests, demo, bench): the wire definitions, never the server.
+  client: ['server/protos', 'translate', 'config'],
+  '.': ['server', 'client', 'translate', 'matcher', 'config'],
 };
 
 function layerOf(file: string): string {
