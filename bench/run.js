@@ -20,7 +20,6 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
 const { encodeCheckRequest } = require('./lib/check-payload');
 const { Nginx } = require('./lib/nginx');
@@ -29,6 +28,7 @@ const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
 const report = require('./lib/report');
+const { cliOptions } = require('../scripts/lib/cli-options');
 
 /**
  * @typedef {import('./lib/measure').Row} Row
@@ -36,18 +36,19 @@ const report = require('./lib/report');
  * @typedef {import('./lib/targets').Target} Target
  */
 
-const { values: args } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '50000' },
-    warmup: { type: 'string', default: '5000' },
-    clients: { type: 'string', default: '4' },
-    streams: { type: 'string', default: '32' },
-    rate: { type: 'string', default: '2000' },
-    'rate-seconds': { type: 'string', default: '10' },
-    'rate-clients': { type: 'string', default: String(FIXED_RATE_CLIENTS) },
-    rounds: { type: 'string', default: '5' },
+const args = cliOptions(
+  'usage: npm run bench [-- --requests N] [--rounds N] [--warmup N] [--clients N] [--streams N] [--rate N] [--rate-seconds N] [--rate-clients N]',
+  {
+    requests: '50000',
+    warmup: '5000',
+    clients: '4',
+    streams: '32',
+    rate: '2000',
+    'rate-seconds': '10',
+    'rate-clients': String(FIXED_RATE_CLIENTS),
+    rounds: '5',
   },
-});
+);
 const opts = {
   requests: Number(args.requests),
   warmup: Number(args.warmup),

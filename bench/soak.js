@@ -8,7 +8,6 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
 const { encodeCheckRequest } = require('./lib/check-payload');
 const { Nginx } = require('./lib/nginx');
 const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, fixedRate } = require('./lib/measure');
@@ -16,14 +15,13 @@ const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
 const { GROWTH_NOISE_MB, rssTrend } = require('./lib/report');
+const { cliOptions } = require('../scripts/lib/cli-options');
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '60' },
-    rate: { type: 'string', default: '2000' },
-    clients: { type: 'string', default: String(FIXED_RATE_CLIENTS) },
-    warmup: { type: 'string', default: '5000' },
-  },
+const args = cliOptions('usage: npm run bench:soak [-- --duration SECONDS] [--rate CHECKS_PER_SECOND] [--clients N] [--warmup REQUESTS]', {
+  duration: '60',
+  rate: '2000',
+  clients: String(FIXED_RATE_CLIENTS),
+  warmup: '5000',
 });
 const seconds = Number(args.duration);
 const rate = Number(args.rate);

@@ -13,7 +13,6 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
-const { parseArgs } = require('node:util');
 
 const ROOT = path.join(__dirname, '..');
 /** @type {typeof import('../src/client')} The types of the source; the code of the build `npm run soak` made. */
@@ -24,19 +23,15 @@ const { CheckClient, checkRequest: envoyCheckRequest } = require(path.join(ROOT,
 /** @typedef {{ port: number, readonly openSockets: number, close(): Promise<void> }} SoakAuthService */
 /** @typedef {{ child: import('node:child_process').ChildProcess, grpcPort: number, adminPort: number }} SpawnedAdapter */
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '600' },
-    rate: { type: 'string', default: '200' },
-    sample: { type: 'string', default: '5' },
-    log: { type: 'string' },
-  },
-});
+const { cliOptions } = require('./lib/cli-options');
+
+const USAGE = 'usage: npm run soak [-- --duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS] [--log FILE]';
+const args = cliOptions(USAGE, { duration: '600', rate: '200', sample: '5', log: undefined });
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
 if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1)) {
-  console.error('usage: soak [--duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS]');
+  console.error(USAGE);
   process.exit(2);
 }
 
