@@ -7,14 +7,14 @@
 // NODE_OPTIONS.
 require('node:v8').setFlagsFromString('--no-allocation-site-pretenuring');
 // The package builds on install (`prepare`), so dist/ exists after `npm ci`.
-require('../dist/server/cli.js')
-  .main(process.argv.slice(2))
-  .then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+/** @type {typeof import('../src/server')} The types of the source; the code of that build. */
+const { main } = require(require('node:path').join(__dirname, '..', 'dist', 'server'));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);
