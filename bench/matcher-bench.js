@@ -11,7 +11,12 @@ const { parse } = require('yaml');
 const DIST = join(__dirname, '..', 'dist');
 /**
  * The types of the source; the code of the build `npm run bench:matcher` made.
- * @type {{ config: typeof import('../src/config'), matcher: typeof import('../src/matcher'), normalize: typeof import('../src/translate/normalize-path') }}
+ * @type {{
+ *   config: typeof import('../src/config'),
+ *   matcher: typeof import('../src/matcher'),
+ *   normalize: typeof import('../src/translate/normalize-path'),
+ *   checkRequest: typeof import('../src/translate/check-request'),
+ * }}
  */
 let dist;
 try {
@@ -19,6 +24,7 @@ try {
     config: require(join(DIST, 'config')),
     matcher: require(join(DIST, 'matcher')),
     normalize: require(join(DIST, 'translate', 'normalize-path')),
+    checkRequest: require(join(DIST, 'translate', 'check-request')),
   };
 } catch (err) {
   console.error(`dist/ is missing or stale; run "npm run build" first (${/** @type {Error} */ (err).message})`);
@@ -45,19 +51,23 @@ if (!issues.empty) {
  */
 function input(host, rawPath, headers = {}) {
   const n = dist.normalize.normalizePath(rawPath);
-  return {
+  const base = {
     method: 'GET',
     host,
     path: n.query ? `${n.path}?${n.query}` : n.path,
     pathOnly: n.path,
     pathSafe: n.safe,
+    hostSafe: true,
+    unsafeReason: n.safe ? '' : `path could not be normalized safely: ${n.unsafeReason}`,
     scheme: 'https',
     headers: new Map(Object.entries(headers)),
     destinationIp: '10.0.0.1',
     destinationPort: 8443,
     sni: '',
     metadata: {},
+    literal: undefined,
   };
+  return { ...base, literal: dist.checkRequest.literalReading(base, n, rawPath) };
 }
 
 const common = { 'user-agent': 'bench/1.0', accept: '*/*', authorization: 'Bearer x' };

@@ -6,7 +6,7 @@
  * Prints one table and the issue's targets with PASS/MISS. Needs: apt-get install -y
  * nghttp2-client nginx, and `npm run build` (the npm script runs it).
  *
- * Options: --requests N (50000 per row, split over the rounds) --rounds N (5)
+ * Options: --requests N (50000 per row, split over the rounds) --rounds N (5) --rows KEY,KEY (all)
  *          --warmup N (5000, before the first round) --clients N (4) --streams N (32)
  *          --rate N (2000) --rate-seconds N (10) --rate-clients N (2)
  * Each row gets --rounds interleaved rounds of --requests / --rounds checks (10,000 by default,
@@ -16,6 +16,8 @@
  * Fixed-rate runs use --rate-clients connections × FIXED_RATE_STREAMS streams, not -c/-m (see
  * FIXED_RATE_STREAMS in lib/measure.js for why bursts must stay small).
  * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js).
+ * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the body row on that other build,
+ * in the same interleaved rounds: an A/B of a change within one run (`--rows body,bodyBaseline`).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -37,7 +39,7 @@ const { cliOptions } = require('../scripts/lib/cli-options');
  */
 
 const args = cliOptions(
-  'usage: npm run bench [-- --requests N] [--rounds N] [--warmup N] [--clients N] [--streams N] [--rate N] [--rate-seconds N] [--rate-clients N]',
+  'usage: npm run bench [-- --requests N] [--rounds N] [--rows KEY,KEY] [--warmup N] [--clients N] [--streams N] [--rate N] [--rate-seconds N] [--rate-clients N]',
   {
     requests: '50000',
     warmup: '5000',
@@ -47,8 +49,16 @@ const args = cliOptions(
     'rate-seconds': '10',
     'rate-clients': String(FIXED_RATE_CLIENTS),
     rounds: '5',
+    rows: '',
   },
 );
+const ONLY = new Set((args.rows ?? '').split(',').filter(Boolean));
+const wanted = (/** @type {string} */ key) => ONLY.size === 0 || ONLY.has(key);
+const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
+/** A JSON order of about 1 KB: what a client might POST to an API the auth service also reads. */
+const ORDER_BODY = JSON.stringify({
+  items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, note: 'gift wrap' })),
+});
 const opts = {
   requests: Number(args.requests),
   warmup: Number(args.warmup),
@@ -90,8 +100,8 @@ function preflight() {
 }
 
 function payloads() {
-  const write = (/** @type {string} */ name, /** @type {string} */ pathAndQuery) => {
-    const payload = encodeCheckRequest(pathAndQuery);
+  const write = (/** @type {string} */ name, /** @type {string} */ pathAndQuery, /** @type {string | undefined} */ body = undefined) => {
+    const payload = encodeCheckRequest(pathAndQuery, body);
     const payloadFile = path.join(workDir(), `${name}.bin`);
     fs.writeFileSync(payloadFile, payload);
     return { payload, payloadFile };
@@ -100,6 +110,7 @@ function payloads() {
     auth: { ...write('auth', '/api/orders/12345?expand=items&limit=20'), expect: expectations.authAllowed },
     bypass: { ...write('bypass', '/public/catalog/items?page=2&sort=price'), expect: expectations.bypass },
     deny: { ...write('deny', '/deny/orders/12345?expand=items'), expect: expectations.denied },
+    body: { ...write('body', '/api/orders?expand=items', ORDER_BODY), expect: expectations.authAllowed },
     constant: { ...write('ceiling', '/api/orders/12345?expand=items&limit=20'), expect: expectations.ok },
   };
 }
@@ -135,6 +146,8 @@ function servers(authUrl, p) {
     w2: adapter('adapter-w2', { workers: 2 }),
     cache: adapter('adapter-cache', { workers: 1, cache: true }),
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
+    body: adapter('adapter-body', { workers: 1, body: true }),
+    ...(BASELINE_BIN ? { bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }) } : {}),
   };
 }
 
@@ -155,7 +168,18 @@ function rowPlan(p) {
     { key: 'deny2', label: 'adapter deny, workers: 2', server: 'w2', load: p.deny },
     { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
     { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
-  ];
+    { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
+    ...(BASELINE_BIN
+      ? [
+          {
+            key: 'bodyBaseline',
+            label: `adapter auth, POST body forwarded, baseline build (${BASELINE_BIN})`,
+            server: 'bodyBaseline',
+            load: p.body,
+          },
+        ]
+      : []),
+  ].filter((r) => wanted(r.key));
 }
 
 async function main() {
@@ -185,7 +209,11 @@ async function main() {
   try {
     /** @type {Record<string, string>} */
     const startErrors = {};
+    const needed = new Set(rowPlan(p).map((r) => r.server));
+    if (wanted('ceilingFixed')) needed.add('ceiling');
+    if (wanted('fixed')) needed.add('w1');
     for (const [name, startFn] of Object.entries(servers(nginx.url, p))) {
+      if (!needed.has(name)) continue;
       try {
         running[name] = await startFn();
       } catch (err) {
@@ -230,8 +258,8 @@ async function main() {
           }).then((row) => add(key, row))
         : undefined;
     };
-    await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
-    await atRate('fixed', 'adapter auth', 'w1', p.auth);
+    if (wanted('ceilingFixed')) await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
+    if (wanted('fixed')) await atRate('fixed', 'adapter auth', 'w1', p.auth);
     if (running.w1) rows.peak = running.w1.memory();
   } finally {
     await Promise.all(Object.values(running).map((t) => t.stop()));

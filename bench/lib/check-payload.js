@@ -17,13 +17,17 @@ const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLT
 
 /**
  * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
- * token, a query string, addresses and an x-request-id.
+ * token, a query string, addresses and an x-request-id; with `body`, a POST carrying it.
  */
-/** @param {string} pathAndQuery */
-function checkRequest(pathAndQuery) {
+/**
+ * @param {string} pathAndQuery
+ * @param {string} [body]
+ */
+function checkRequest(pathAndQuery, body) {
+  const method = body === undefined ? 'GET' : 'POST';
   const headers = {
     ':authority': 'shop.example.com',
-    ':method': 'GET',
+    ':method': method,
     ':path': pathAndQuery,
     ':scheme': 'https',
     accept: 'application/json',
@@ -35,6 +39,7 @@ function checkRequest(pathAndQuery) {
     'x-forwarded-proto': 'https',
     'x-request-id': '3f2b8c1e-6d4a-4b7e-9a51-0c2d8e7f6a90',
     'x-tenant': 'acme',
+    ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
   };
   return {
     attributes: {
@@ -44,8 +49,9 @@ function checkRequest(pathAndQuery) {
         time: { seconds: '1700000000', nanos: 0 },
         http: {
           id: '14829360712003371432',
-          method: 'GET',
+          method,
           headers,
+          body,
           path: pathAndQuery,
           host: 'shop.example.com',
           scheme: 'https',
@@ -65,9 +71,12 @@ function frame(message) {
   return out;
 }
 
-/** @param {string} pathAndQuery */
-function encodeCheckRequest(pathAndQuery) {
-  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery)));
+/**
+ * @param {string} pathAndQuery
+ * @param {string} [body]
+ */
+function encodeCheckRequest(pathAndQuery, body) {
+  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, body)));
 }
 
 /**

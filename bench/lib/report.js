@@ -13,6 +13,8 @@ const ORDER = [
   'deny2',
   'cache',
   'coalesce',
+  'body',
+  'bodyBaseline',
   'ceilingFixed',
   'fixed',
 ];

@@ -19,7 +19,7 @@ const ROOT = path.join(__dirname, '..', '..');
  * }} Target
  */
 /**
- * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean }} AdapterOptions
+ * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, bin?: string }} AdapterOptions
  */
 const START_TIMEOUT_MS = 15_000;
 
@@ -47,7 +47,7 @@ async function startNodeServer(name, script, args = []) {
  * `x-tenant` forwarded, x-user-id and x-user-role copied back.
  * @param {AdapterOptions & { grpcPort: number, adminPort: number }} options
  */
-function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false }) {
+function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false, body = false }) {
   return `grpc: { address: "127.0.0.1:${grpcPort}" }
 admin: { address: "127.0.0.1:${adminPort}" }
 log: { level: ${logLevel} }
@@ -56,7 +56,7 @@ workers: ${workers}
 rules:
   - name: bench
     service: { url: "${authUrl}", path: /check, timeout: 2s, mode: strict }
-    request: { tokenHeader: authorization, allowedHeaders: [x-tenant] }
+    request: { tokenHeader: authorization, allowedHeaders: [x-tenant]${body ? ', body: { enabled: true }' : ''} }
     response: { allowedHeaders: [x-user-id, x-user-role] }
     match:
       mode: whitelist
@@ -87,8 +87,9 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the adapter (Node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness.
-  const bin = process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
+  // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness;
+  // `options.bin` runs one target on another build within the same run (BENCH_BASELINE_BIN).
+  const bin = options.bin ?? process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
   const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file]);
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {

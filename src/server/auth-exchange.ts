@@ -2,6 +2,8 @@ import type { RuleSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
 import type { AuthClient } from './auth-client';
 import type { Cancellation } from './cancellation';
+import type { ConcurrencyLimit } from './concurrency-limit';
+import { isPersonal } from './sharing-policy';
 
 /** What one auth call did, for metrics and the decision log line. */
 export interface AuthCallRecord {
@@ -14,30 +16,41 @@ export interface AuthCallRecord {
 }
 
 /**
- * One round trip to the auth service, interpreted. `cancelled` and `invalid_request` are not
- * outcomes of the service: nobody is listening any more, or the HTTP client refused the request.
+ * One round trip to the auth service, interpreted. `cancelled`, `invalid_request` and
+ * `overloaded` are not outcomes of the service: nobody is listening any more, the HTTP client
+ * refused the request, or the rule's own bound on calls in flight was reached.
  */
 export interface Exchange {
-  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request';
+  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
   readonly record?: AuthCallRecord;
   readonly cacheControl?: string | string[];
+  /** The answer sets a cookie (see sharing-policy.ts). */
+  readonly personal?: boolean;
+}
+
+/** The record of a call refused at the rule's bound; counted with the auth service errors as `overload`. */
+function overloadRecord(rule: string): AuthCallRecord {
+  return { rule, unavailable: 'overload', elapsedMs: 0 };
 }
 
 export async function exchange(
   settings: RuleSettings,
   client: AuthClient,
+  limit: ConcurrencyLimit,
   request: AuthRequest,
   cancel: Cancellation | undefined,
 ): Promise<Exchange> {
-  const result = await client.call(
-    request,
-    {
-      timeoutMs: settings.service.timeoutMs,
-      maxConcurrent: settings.service.maxConcurrent,
-      maxBodyBytes: settings.response.maxBodyBytes,
-    },
-    cancel,
-  );
+  if (!limit.tryAcquire()) return { outcome: 'overloaded', record: overloadRecord(settings.name) };
+  let result;
+  try {
+    result = await client.call(
+      request,
+      { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes },
+      cancel,
+    );
+  } finally {
+    limit.release();
+  }
   if (!result.ok) {
     if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };
     return {
@@ -55,5 +68,6 @@ export async function exchange(
       elapsedMs: result.elapsedMs,
     },
     cacheControl: result.response.headers['cache-control'],
+    personal: isPersonal(result.response.headers),
   };
 }

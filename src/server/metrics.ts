@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../translate';
+import type { CompiledRule } from './load-config';
 import type { AuthCallRecord } from './run-check';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -148,6 +149,13 @@ export class Metrics {
     (labels) => ({ labels, value: 0 }),
     this.registry,
   );
+  private readonly reused = new SeriesMetric<CounterSeries>(
+    'ext_authz_auth_decisions_reused_total',
+    'Checks answered without a call of their own, by rule and source (cache, coalesced: joined an identical call in flight).',
+    'counter',
+    (labels) => ({ labels, value: 0 }),
+    this.registry,
+  );
   readonly reloads: Counter<'result'> | undefined;
   private readonly logLinesDropped = new Counter({
     name: 'ext_authz_log_lines_dropped_total',
@@ -163,11 +171,25 @@ export class Metrics {
     collect: (): void => this.inFlight.set(this.readInFlight()),
   });
 
+  /** Read at scrape time from the config in force. */
+  private readCacheRules: () => readonly CompiledRule[] = () => [];
+  private readonly cacheBytes: Gauge<'rule'> = new Gauge({
+    name: 'ext_authz_cache_bytes',
+    help: 'Bytes held by each rule\'s decision cache (keys, headers and bodies, bounded by cache.maxBytes).',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.cacheBytes.reset();
+      for (const rule of this.readCacheRules()) if (rule.cache) this.cacheBytes.set({ rule: rule.settings.name }, rule.cache.bytes);
+    },
+  });
+
   // Keyed by rule, then by a second key; both sets are small and fixed by the config.
   private readonly checkSeries = new Map<string, Map<string, CheckSeries>>();
   private readonly durationByDecision = new Map<DecisionLabel, HistogramSeries>();
   private readonly authDurationSeries = new Map<string, Map<string, HistogramSeries>>();
   private readonly authErrorSeries = new Map<string, Map<string, CounterSeries>>();
+  private readonly reusedSeries = new Map<string, Map<string, CounterSeries>>();
 
   constructor(options: MetricsOptions = {}) {
     this.reloads = options.reloads === false ? undefined : createReloadCounter(this.registry);
@@ -176,6 +198,10 @@ export class Metrics {
 
   reportInFlight(read: () => number): void {
     this.readInFlight = read;
+  }
+
+  reportCacheBytes(read: () => readonly CompiledRule[]): void {
+    this.readCacheRules = read;
   }
 
   countDroppedLogLine(): void {
@@ -187,7 +213,12 @@ export class Metrics {
     series.count.value++;
     series.duration.observe(seconds);
     for (let i = 0; i < calls.length; i++) {
-      const { rule, unavailable, status, elapsedMs } = calls[i];
+      const { rule, unavailable, status, elapsedMs, shared } = calls[i];
+      // Another check's call answered this one: counting it again would double the service's load and errors.
+      if (shared) {
+        lookup(this.reusedSeries, rule, shared, () => this.reused.series({ rule, source: shared })).value++;
+        continue;
+      }
       if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
       // Neither was sent to the service, so there is no service latency to record.
       if (unavailable === 'overload' || unavailable === 'request_too_large') continue;
