@@ -48,7 +48,11 @@ function asWritten(key: keyof typeof DEFAULTS): string {
 /** Every markdown page a reader would look a default up in: the README and docs/. */
 function docs(): Array<{ file: string; text: string }> {
   const dir = path.join(ROOT, 'docs');
-  const pages = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f)) : [];
+  const pages = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => path.join('docs', f))
+    : [];
   return ['README.md', ...pages].map((file) => ({ file, text: readFileSync(path.join(ROOT, file), 'utf8') }));
 }
 

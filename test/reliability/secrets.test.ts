@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { TestAdapter, configYaml } from '../helpers/adapter';
-import { TestAuthService, reply } from '../helpers/auth-service';
+import { TestAuthService, deadUrl } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
 import { TestCa } from '../helpers/test-ca';
 
@@ -21,13 +21,6 @@ class Lines extends Writable {
     this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     done();
   }
-}
-
-async function deadUrl(): Promise<string> {
-  const s = await TestAuthService.start(reply(200));
-  const url = s.url;
-  await s.close();
-  return url;
 }
 
 describe('secrets in logs', () => {

@@ -120,10 +120,7 @@ describe('a caller that leaves a shared (coalesced) auth call', () => {
     held[0].writeHead(200).end();
     expect((await stayer.response).status?.code).toBe(0);
     expect(service.received).toHaveLength(1);
-    expect(checksByReason(await scrape(adapter.server.adminPort))).toEqual([
-      'orders allowed auth_allowed 1',
-      'orders denied cancelled 2',
-    ]);
+    expect(checksByReason(await scrape(adapter.server.adminPort))).toEqual(['orders allowed auth_allowed 1', 'orders denied cancelled 2']);
   });
 });
 

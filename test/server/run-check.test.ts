@@ -49,7 +49,14 @@ const USER_HEADER = '    response: { allowedHeaders: [x-user-id] }\n';
 function request(path: string, extra: { rule?: string; headers?: Record<string, string>; method?: string } = {}): CheckRequestMessage {
   return {
     attributes: {
-      request: { http: { method: extra.method ?? 'GET', host: 'shop.example', path, headers: { authorization: 'Bearer t', 'x-request-id': 'req-1', ...extra.headers } } },
+      request: {
+        http: {
+          method: extra.method ?? 'GET',
+          host: 'shop.example',
+          path,
+          headers: { authorization: 'Bearer t', 'x-request-id': 'req-1', ...extra.headers },
+        },
+      },
       context_extensions: extra.rule ? { rule: extra.rule } : undefined,
     },
   };
@@ -94,8 +101,22 @@ describe('runCheck', () => {
       'allow unavailable_loose rule=b',
       ['a GET /auth/x', 'b GET /auth/x'],
     ],
-    ['a strict rule with its service down', rule('a'), { a: () => REFUSED }, request('/x'), 'deny unavailable_strict rule=a 403', ['a GET /auth/x']],
-    ['a 5xx under a strict rule', rule('a'), { a: () => answer(503) }, request('/x'), 'deny unavailable_strict rule=a 403', ['a GET /auth/x']],
+    [
+      'a strict rule with its service down',
+      rule('a'),
+      { a: () => REFUSED },
+      request('/x'),
+      'deny unavailable_strict rule=a 403',
+      ['a GET /auth/x'],
+    ],
+    [
+      'a 5xx under a strict rule',
+      rule('a'),
+      { a: () => answer(503) },
+      request('/x'),
+      'deny unavailable_strict rule=a 403',
+      ['a GET /auth/x'],
+    ],
     [
       'the HTTP client refusing the request: the request is at fault, even under a loose rule',
       LOOSE('a'),
@@ -105,7 +126,14 @@ describe('runCheck', () => {
       ['a GET /auth/x'],
     ],
     ['a request that cannot be forwarded faithfully', LOOSE('a'), {}, request('/a b'), 'deny invalid_request rule=a 400', []],
-    ['a CONNECT, which would open a tunnel instead of asking', LOOSE('a'), {}, request('/x', { method: 'CONNECT' }), 'deny invalid_request rule=a 405', []],
+    [
+      'a CONNECT, which would open a tunnel instead of asking',
+      LOOSE('a'),
+      {},
+      request('/x', { method: 'CONNECT' }),
+      'deny invalid_request rule=a 405',
+      [],
+    ],
     [
       'a forwarded head over request.maxHeaderBytes, even under a loose rule',
       LOOSE('a', '    request: { maxHeaderBytes: 1024 }\n'),
@@ -136,7 +164,11 @@ describe('runCheck', () => {
       a: () => answer(200, { 'x-user-id': 'u1' }),
       b: () => answer(200),
     });
-    const { decision } = await runCheck(p.config, request('/x', { headers: { 'x-user-id': 'forged', 'x-role': 'admin' } }), new Cancellation());
+    const { decision } = await runCheck(
+      p.config,
+      request('/x', { headers: { 'x-user-id': 'forged', 'x-role': 'admin' } }),
+      new Cancellation(),
+    );
     expect(decision).toEqual({
       kind: 'allow',
       reason: 'auth_allowed',
@@ -148,7 +180,11 @@ describe('runCheck', () => {
 
   test('a bypass strips every header any rule could vouch for, in scope or not, so a client copy never passes', async () => {
     const p = await pipeline(rule('a', PUBLIC) + rule('b', USER_HEADER), {});
-    const { decision } = await runCheck(p.config, request('/public/p', { rule: 'a', headers: { 'x-user-id': 'forged' } }), new Cancellation());
+    const { decision } = await runCheck(
+      p.config,
+      request('/public/p', { rule: 'a', headers: { 'x-user-id': 'forged' } }),
+      new Cancellation(),
+    );
     expect(decision).toMatchObject({
       kind: 'allow',
       reason: 'bypass',

@@ -8,9 +8,24 @@ const TRACE = { traceparent: 't', tracestate: 's', 'x-request-id': 'r', b3: 'b',
 
 describe('buildAuthRequest', () => {
   test.each<[string, string, HttpRequestMessage, Record<string, string>]>([
-    ['the token header only, by default', '', { headers: { authorization: 'Bearer a', cookie: 'c', 'x-tenant': 't' } }, { authorization: 'Bearer a' }],
-    ['every token header listed', '    request: { tokenHeader: [authorization, cookie] }\n', { headers: { authorization: 'a', cookie: 'c' } }, { authorization: 'a', cookie: 'c' }],
-    ['allowed headers', '    request: { allowedHeaders: [X-Tenant] }\n', { headers: { 'x-tenant': 't', 'x-other': 'o' } }, { 'x-tenant': 't' }],
+    [
+      'the token header only, by default',
+      '',
+      { headers: { authorization: 'Bearer a', cookie: 'c', 'x-tenant': 't' } },
+      { authorization: 'Bearer a' },
+    ],
+    [
+      'every token header listed',
+      '    request: { tokenHeader: [authorization, cookie] }\n',
+      { headers: { authorization: 'a', cookie: 'c' } },
+      { authorization: 'a', cookie: 'c' },
+    ],
+    [
+      'allowed headers',
+      '    request: { allowedHeaders: [X-Tenant] }\n',
+      { headers: { 'x-tenant': 't', 'x-other': 'o' } },
+      { 'x-tenant': 't' },
+    ],
     ['trace context, always', '', { headers: { ...TRACE, 'x-other': 'o' } }, TRACE],
   ])('forwards %s', (_name, extra, http, expected) => {
     const built = buildAuthRequest(ruleSettings(extra), viewOf({ method: 'GET', path: '/', host: 'h', ...http }));
@@ -23,7 +38,10 @@ describe('buildAuthRequest', () => {
   test('forwards no hop-by-hop header, even should a rule list one (the config refuses them first)', () => {
     const base = ruleSettings();
     const rule = { ...base, request: { ...base.request, allowedHeaders: ['connection', 'te', 'upgrade', 'x-tenant'] } };
-    const built = buildAuthRequest(rule, viewOf({ method: 'GET', path: '/', host: 'h', headers: { connection: 'close', te: 'trailers', upgrade: 'h2c', 'x-tenant': 't' } }));
+    const built = buildAuthRequest(
+      rule,
+      viewOf({ method: 'GET', path: '/', host: 'h', headers: { connection: 'close', te: 'trailers', upgrade: 'h2c', 'x-tenant': 't' } }),
+    );
     expect(built.ok && Object.keys(built.request.headers).sort()).toEqual(['content-length', 'host', 'x-tenant']);
   });
 
@@ -54,7 +72,11 @@ describe('buildAuthRequest', () => {
   test.each<[string, HttpRequestMessage, string]>([
     ['a method that is not a token', { method: 'GE T', path: '/' }, 'method is not an HTTP token'],
     ['a host with a control character', { method: 'GET', path: '/', host: 'h\nx' }, 'host holds a control character'],
-    ['a token header with a line break', { method: 'GET', path: '/', headers: { authorization: 'a\r\nx: 1' } }, 'header authorization holds a control character'],
+    [
+      'a token header with a line break',
+      { method: 'GET', path: '/', headers: { authorization: 'a\r\nx: 1' } },
+      'header authorization holds a control character',
+    ],
     ['a path with a space', { method: 'GET', path: '/a b' }, 'path holds a space, a control or a non-ASCII character'],
   ])('%s is invalid: denied, never rewritten', (_name, http, invalid) => {
     expect(buildAuthRequest(ruleSettings(), viewOf({ host: 'h', ...http }))).toEqual({ ok: false, invalid });

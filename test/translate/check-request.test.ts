@@ -18,14 +18,22 @@ describe('readCheckRequest', () => {
   });
 
   test.each<[string, HttpRequestMessage, Partial<Record<'method' | 'host' | 'path' | 'scheme', string>>]>([
-    ['the fields', { method: 'POST', host: 'a.example', path: '/x', scheme: 'https' }, { method: 'POST', host: 'a.example', path: '/x', scheme: 'https' }],
+    [
+      'the fields',
+      { method: 'POST', host: 'a.example', path: '/x', scheme: 'https' },
+      { method: 'POST', host: 'a.example', path: '/x', scheme: 'https' },
+    ],
     [
       'pseudo-headers when the fields are empty',
       { headers: { ':method': 'PUT', ':authority': 'b.example', ':path': '/y', ':scheme': 'http' } },
       { method: 'PUT', host: 'b.example', path: '/y', scheme: 'http' },
     ],
     ['the host header when there is no :authority', { method: 'GET', path: '/', headers: { host: 'c.example' } }, { host: 'c.example' }],
-    ['the fields over the pseudo-headers', { method: 'GET', path: '/f', headers: { ':method': 'DELETE', ':path': '/h' } }, { method: 'GET', path: '/f' }],
+    [
+      'the fields over the pseudo-headers',
+      { method: 'GET', path: '/f', headers: { ':method': 'DELETE', ':path': '/h' } },
+      { method: 'GET', path: '/f' },
+    ],
     ['the normalized path, query kept raw', { method: 'GET', path: '/a/./b/../c?x=%2F' }, { path: '/a/c?x=%2F' }],
   ])('takes method, host, path and scheme from %s', (_name, http, expected) => {
     expect(read(http).input).toMatchObject(expected);

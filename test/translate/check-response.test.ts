@@ -4,7 +4,13 @@ import { GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, toCheckResponse,
 
 describe('toCheckResponse', () => {
   test('an allow overwrites the headers it sets and lists the ones to remove', () => {
-    const res = toCheckResponse({ kind: 'allow', reason: 'auth_allowed', rule: 'r', headersToSet: [['x-user-id', 'u1']], headersToRemove: ['x-role'] });
+    const res = toCheckResponse({
+      kind: 'allow',
+      reason: 'auth_allowed',
+      rule: 'r',
+      headersToSet: [['x-user-id', 'u1']],
+      headersToRemove: ['x-role'],
+    });
     expect(res).toEqual({
       status: { code: GRPC_OK },
       ok_response: {

@@ -14,7 +14,11 @@ describe('interpretAuthResponse', () => {
     ['200 without the result header', answer(200), 'allow'],
     ['200 with the result header "true"', answer(200, { 'x-mse-external-authz-check-result': ' TRUE ' }), 'allow'],
     ['200 with the result header "false"', answer(200, { 'x-mse-external-authz-check-result': 'false' }), 'deny result_header_false'],
-    ['200 with an unrecognized result header (fail closed)', answer(200, { 'x-mse-external-authz-check-result': 'yes' }), 'deny result_header_false'],
+    [
+      '200 with an unrecognized result header (fail closed)',
+      answer(200, { 'x-mse-external-authz-check-result': 'yes' }),
+      'deny result_header_false',
+    ],
     ['401', answer(401), 'deny auth_denied'],
     ['403', answer(403), 'deny auth_denied'],
     ['302', answer(302, { location: '/login' }), 'deny auth_denied'],
@@ -23,7 +27,8 @@ describe('interpretAuthResponse', () => {
     ['503', answer(503), 'unavailable 5xx'],
   ])('%s: %s', (_name, res, expected) => {
     const outcome = interpretAuthResponse(settings, res);
-    const got = outcome.kind === 'deny' ? `deny ${outcome.reason}` : outcome.kind === 'unavailable' ? `unavailable ${outcome.cause}` : 'allow';
+    const got =
+      outcome.kind === 'deny' ? `deny ${outcome.reason}` : outcome.kind === 'unavailable' ? `unavailable ${outcome.cause}` : 'allow';
     expect(got).toBe(expected);
   });
 
@@ -46,7 +51,11 @@ describe('interpretAuthResponse', () => {
   });
 
   test('a denial body that is not UTF-8 is dropped with its content-encoding; a cut one loses only the cut character', () => {
-    const gzip = interpretAuthResponse(settings, { status: 403, headers: { 'content-encoding': 'gzip' }, body: Buffer.from([0x1f, 0x8b, 0xff]) });
+    const gzip = interpretAuthResponse(settings, {
+      status: 403,
+      headers: { 'content-encoding': 'gzip' },
+      body: Buffer.from([0x1f, 0x8b, 0xff]),
+    });
     expect(gzip).toMatchObject({ kind: 'deny', headers: [], body: Buffer.alloc(0) });
     const cut = Buffer.from('ok é').subarray(0, 4);
     const truncated = interpretAuthResponse(settings, { status: 403, headers: {}, body: cut, truncated: true });

@@ -1,5 +1,14 @@
 import type { AuthOutcome, AuthRequest } from '../../translate';
-import { type AuthCallRecord, type Cancellation, carriesToken, decisionKey, exchange, type Exchange, mayStore, unlessCancelled } from '../auth-client';
+import {
+  type AuthCallRecord,
+  type Cancellation,
+  carriesToken,
+  decisionKey,
+  exchange,
+  type Exchange,
+  mayStore,
+  unlessCancelled,
+} from '../auth-client';
 import type { ServingRule } from './serving-config';
 
 /**
