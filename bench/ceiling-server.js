@@ -5,12 +5,16 @@
  * server can do on this machine. Prints "listening PORT".
  */
 const grpc = require('@grpc/grpc-js');
-const { directAuthorizationService } = require('./lib/direct-service');
+const path = require('node:path');
+/** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes; the code of the build. */
+const { authorizationService } = require(path.join(__dirname, '..', 'dist', 'server', 'protos.js'));
 
 const OK = { status: { code: 0 }, ok_response: {} };
 
 const server = new grpc.Server();
-server.addService(directAuthorizationService(), { Check: (_call, callback) => callback(null, OK) });
+/** @type {grpc.handleUnaryCall<unknown, unknown>} */
+const check = (_call, callback) => callback(null, OK);
+server.addService(authorizationService(), { Check: check });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) {
     console.error(err.message);

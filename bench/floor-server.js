@@ -1,14 +1,21 @@
 'use strict';
 /**
  * The floor: the least an auth adapter on this stack can do per check. grpc-js, the CheckRequest
- * decoded by protobufjs as the adapter does, one undici `dispatch` to the auth service with the
- * original path, Host and the token, one response header copied into the answer. No rules,
- * limits, logs, metrics or timeouts: what is left between the adapter and this program is the
- * adapter's own work. Usage: node bench/floor-server.js AUTH_URL (prints "listening PORT").
+ * decoded by the adapter's own protobufjs definition, one undici `dispatch` to the auth service
+ * with the original path, Host and the token, one response header copied into the answer. No
+ * rules, limits, logs, metrics or timeouts: what is left between the adapter and this program is
+ * the adapter's own work. Usage: node bench/floor-server.js AUTH_URL (prints "listening PORT").
  */
+const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const { Pool } = require('undici');
-const { directAuthorizationService } = require('./lib/direct-service');
+/** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes; the code of the build. */
+const { authorizationService } = require(path.join(__dirname, '..', 'dist', 'server', 'protos.js'));
+
+/**
+ * The decoded request as protobufjs leaves it, as far as the floor reads it.
+ * @typedef {{ attributes?: { request?: { http?: { method?: string, path?: string, headers?: Record<string, string> } } } }} Request
+ */
 
 const authUrl = process.argv[2];
 if (!authUrl) {
@@ -19,38 +26,56 @@ if (!authUrl) {
 const pool = new Pool(authUrl, { connections: 64, pipelining: 1 });
 const DENY = { status: { code: 7 }, denied_response: { status: { code: 403 } } };
 
+/** An undici DispatchHandler: the response as it is parsed. */
 class Handler {
+  /** @param {grpc.sendUnaryData<unknown>} callback */
   constructor(callback) {
     this.callback = callback;
     this.status = 0;
+    /** @type {unknown} */
     this.userId = undefined;
   }
   onRequestStart() {}
+  /**
+   * @param {unknown} _controller
+   * @param {number} statusCode
+   * @param {Record<string, string | string[] | undefined>} headers
+   */
   onResponseStart(_controller, statusCode, headers) {
     this.status = statusCode;
     this.userId = headers['x-user-id'];
   }
   onResponseData() {}
   onResponseEnd() {
-    const ok = this.status === 200 && typeof this.userId === 'string';
-    this.callback(null, ok ? { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user-id', value: this.userId } }] } } : DENY);
+    const userId = this.userId;
+    this.callback(
+      null,
+      this.status === 200 && typeof userId === 'string'
+        ? { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user-id', value: userId } }] } }
+        : DENY,
+    );
   }
   onResponseError() {
     this.callback(null, DENY);
   }
 }
 
+/** @type {grpc.handleUnaryCall<Request, unknown>} */
 function check(call, callback) {
   const http = call.request.attributes?.request?.http;
   const headers = http?.headers ?? {};
   pool.dispatch(
-    { method: http?.method || 'GET', path: `/check${http?.path ?? '/'}`, headers: { host: headers[':authority'] ?? '', authorization: headers.authorization ?? '' } },
+    {
+      method: /** @type {import('undici').Dispatcher.HttpMethod} */ (http?.method || 'GET'),
+      path: `/check${http?.path ?? '/'}`,
+      headers: { host: headers[':authority'] ?? '', authorization: headers.authorization ?? '' },
+    },
     new Handler(callback),
   );
 }
 
 const server = new grpc.Server();
-server.addService(directAuthorizationService(), { Check: check });
+server.addService(authorizationService(), { Check: check });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) {
     console.error(err.message);

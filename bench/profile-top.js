@@ -15,7 +15,7 @@ if (!file) {
 }
 const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
 const ROOT = path.join(__dirname, '..') + path.sep;
-const short = (url) =>
+const short = (/** @type {string} */ url) =>
   url
     .replace(/^file:\/\//, '')
     .replace(/.*node_modules\//, '')
@@ -42,4 +42,5 @@ const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, Number(count));
 console.log(`${(total / 1e6).toFixed(2)} s of samples (idle left out)\n`);
 console.log(`| self % | self ms | ${mode === '--by-file' ? 'file' : 'function'} |`);
 console.log('| ---: | ---: | --- |');
-for (const [key, us] of rows) console.log(`| ${((100 * us) / total).toFixed(1)} | ${(us / 1000).toFixed(0)} | ${key.replace(/\|/g, '\\|')} |`);
+for (const [key, us] of rows)
+  console.log(`| ${((100 * us) / total).toFixed(1)} | ${(us / 1000).toFixed(0)} | ${key.replace(/\|/g, '\\|')} |`);

@@ -1,4 +1,4 @@
-import { HEAP_GROWING_PERCENT, heapDefaults } from '../../src/server/heap-defaults';
+import { HEAP_GROWING_PERCENT, heapDefaults } from '../../src/server/runtime/heap-defaults';
 
 // The bin applies these with v8.setFlagsFromString; their effect on memory is measured by
 // `npm run bench` (peak RSS through the bin), not here.
