@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../../translate';
 import { Cancellation } from '../auth-client';
-import type { Logger, Metrics } from '../observability';
+import { decisionLineWriter, type DecisionFields, type Logger, type Metrics } from '../observability';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 
@@ -21,6 +21,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
   // follows the logger's level.
   const decisions = logger.child({}, { redact: [] });
+  const writeDecision = decisionLineWriter(decisions);
   async function check(
     call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
     callback: grpc.sendUnaryData<CheckResponseMessage>,
@@ -38,7 +39,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       callback(null, toCheckResponse(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
-      if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
+      if (decisions.isLevelEnabled('info')) writeDecision(decisionFields(result, seconds));
     } finally {
       deps.track(-1);
     }
@@ -53,20 +54,17 @@ function loggedRequestId(id: string): string {
   return id.length > MAX_LOGGED_REQUEST_ID ? id.slice(0, MAX_LOGGED_REQUEST_ID) : id;
 }
 
-function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
+function decisionFields(result: CheckResult, seconds: number): DecisionFields {
   const { decision, calls } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
-  logger.info(
-    {
-      requestId: loggedRequestId(result.requestId),
-      rule: decision.rule,
-      decision: decision.kind,
-      reason: decision.reason,
-      status: decision.kind === 'deny' ? decision.status : undefined,
-      authStatus: last?.status,
-      authError: last?.unavailable,
-      latencyMs: Math.round(seconds * 10_000) / 10,
-    },
-    'check',
-  );
+  return {
+    requestId: loggedRequestId(result.requestId),
+    rule: decision.rule,
+    decision: decision.kind,
+    reason: decision.reason,
+    status: decision.kind === 'deny' ? decision.status : undefined,
+    authStatus: last?.status,
+    authError: last?.unavailable,
+    latencyMs: Math.round(seconds * 10_000) / 10,
+  };
 }

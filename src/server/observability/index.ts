@@ -4,6 +4,7 @@
  * auth-client, and translate and config.
  */
 export { createAdminServer, listen, type AdminDeps } from './admin-server';
+export { decisionLineWriter, type DecisionFields } from './decision-line';
 export { createLogger, MAX_PENDING_LOG_BYTES, type Logger } from './logger';
 export { createReloadCounter, Metrics, type MetricsOptions } from './metrics';
 export { redactConfig } from './redact-config';
