@@ -2,9 +2,10 @@
  * How far V8 lets the old generation grow past what the last full collection found live, as a
  * percentage, when the user has not chosen it. V8's own factor rises to 4× on a host with a large
  * heap limit, which held the adapter at 190–230 MB under the benchmark's load while about 20 MB
- * was live; doubling keeps it well under 150 MB (docs/performance.md, "Memory").
+ * was live; 100 still peaked at 157–166 MB over the benchmark's rows, 50 at about 140
+ * (docs/performance.md, "Memory").
  */
-export const HEAP_GROWING_PERCENT = 100;
+export const HEAP_GROWING_PERCENT = 50;
 
 const GROWING_FLAG = /(?:^|\s)--heap[-_]growing[-_]percent(?:[=\s]|$)/;
 
