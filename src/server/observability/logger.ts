@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../../config';
 
 /**
@@ -7,11 +7,7 @@ import type { LogLevel } from '../../config';
  */
 export const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
 
-/**
- * sonic-boom appends each line to a pending chunk of up to this many bytes and measures the whole
- * chunk on every append; with its default of 16 KiB that copying was most of the garbage
- * each decision line made. 2 KiB still writes about ten decision lines per write.
- */
+/** Bytes per write to stdout; about ten decision lines. */
 const MAX_WRITE_BYTES = 2048;
 
 /**
@@ -20,7 +16,13 @@ const MAX_WRITE_BYTES = 2048;
  * a second line of defence should a header object slip into a log call.
  */
 export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
-  const destination = pino.destination({ dest: 1, sync: false, maxWrite: MAX_WRITE_BYTES, maxLength: MAX_PENDING_LOG_BYTES });
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    contentMode: 'buffer',
+    maxWrite: MAX_WRITE_BYTES,
+    maxLength: MAX_PENDING_LOG_BYTES,
+  });
   if (onDrop) destination.on('drop', onDrop);
   return pino(
     {
@@ -31,8 +33,24 @@ export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
         censor: '[redacted]',
       },
     },
-    destination,
+    asBuffers(destination),
   );
+}
+
+/**
+ * pino writes each line as a string; the destination is given it as a Buffer. In its text mode
+ * sonic-boom appends the line to its pending chunk and measures the whole chunk again on every
+ * line, which flattened and copied up to a chunk per line: most of the garbage a decision line
+ * made. With Buffers it keeps a list and a byte count, and joins them once per write.
+ */
+function asBuffers(destination: ReturnType<typeof pino.destination>): DestinationStream {
+  // sonic-boom's types know only its text mode.
+  const writeBuffer = destination.write.bind(destination) as unknown as (line: Buffer) => boolean;
+  return {
+    write: (line: string) => writeBuffer(Buffer.from(line)),
+    flush: (cb?: (err?: Error) => void) => destination.flush(cb),
+    flushSync: () => destination.flushSync(),
+  } as DestinationStream;
 }
 
 export type { Logger };
