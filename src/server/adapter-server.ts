@@ -7,7 +7,8 @@ import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
 import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
-import { retiredClients, type LoadedConfig } from './load-config';
+import { ConfigLeases } from './config-leases';
+import type { LoadedConfig } from './load-config';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
@@ -37,6 +38,7 @@ const FLUSH_GRACE_MS = 1000;
 /** The adapter process: gRPC Check + Health, the admin server, reload and drain. */
 export class AdapterServer {
   private config: LoadedConfig;
+  private readonly leases: ConfigLeases;
   private readonly grpcServer: grpc.Server;
   private readonly grpcCredentials: GrpcCredentials;
   private readonly health: HealthImplementation;
@@ -61,6 +63,10 @@ export class AdapterServer {
     serveAdmin: boolean,
   ) {
     this.config = initial;
+    // Closing waits for the requests already given to the pool; no check can add more by then.
+    this.leases = new ConfigLeases(initial, (client) =>
+      client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed')),
+    );
     this.grpcServer = new grpc.Server();
     this.grpcCredentials = createGrpcCredentials(initial.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
@@ -70,7 +76,7 @@ export class AdapterServer {
         config: () => this.config,
         logger,
         metrics,
-        track: (delta) => this.track(delta),
+        track: (delta, config) => this.track(delta, config),
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
@@ -156,7 +162,9 @@ export class AdapterServer {
     return this.bound && !this.draining;
   }
 
-  private track(delta: 1 | -1): void {
+  private track(delta: 1 | -1, config: LoadedConfig): void {
+    if (delta === 1) this.leases.acquire(config);
+    else this.leases.release(config);
     this.inFlight += delta;
     if (this.inFlight === 0 && this.idle) this.idle();
   }
@@ -192,12 +200,9 @@ export class AdapterServer {
       return false;
     }
     this.config = next;
+    this.leases.swap(next);
     if (tlsMode(next.grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(next.grpcTls);
     if (this.ownLogger) this.logger.level = next.settings.log.level;
-    // Closing waits for the calls still using a retired pool; new calls already use the new config.
-    for (const client of retiredClients(previous, next)) {
-      client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed'));
-    }
     this.metrics.reloads?.inc({ result: 'success' });
     const restart = settingsNeedingRestart(previous, next);
     if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
@@ -264,7 +269,7 @@ export class AdapterServer {
   }
 
   private async destroyPools(): Promise<void> {
-    await Promise.all([...new Set(this.config.rules.map((r) => r.client))].map((c) => c.destroy()));
+    await Promise.all(this.leases.pools().map((c) => c.destroy()));
   }
 }
 

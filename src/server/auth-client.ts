@@ -16,7 +16,14 @@ export interface ServiceTlsMaterial {
 
 export type AuthCallResult =
   | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
-  | { readonly ok: false; readonly cause: UnavailableKind | 'cancelled' | 'invalid_request'; readonly elapsedMs: number };
+  | { readonly ok: false; readonly cause: UnavailableKind | LocalFailure; readonly elapsedMs: number };
+
+/**
+ * Ends of a call that say nothing about the auth service: the caller went away, the HTTP client
+ * refused the request, or the adapter itself failed (out of file descriptors or memory, its own
+ * pool closed). None of them may count as the service being unavailable, which loose mode lets through.
+ */
+export type LocalFailure = 'cancelled' | 'invalid_request' | 'local';
 
 export interface CallLimits {
   readonly timeoutMs: number;
@@ -190,9 +197,19 @@ function stopOnTimeout(handler: AuthCallHandler): void {
   handler.stop('timeout');
 }
 
-function classify(err: unknown): UnavailableKind | 'invalid_request' {
+function classify(err: unknown): UnavailableKind | Exclude<LocalFailure, 'cancelled'> {
   const code = (err as { code?: string } | null)?.code ?? '';
   switch (code) {
+    // The adapter's own resources or its own pool: a pool is closed only once no check uses it,
+    // so these mean the adapter is failing, and the check is denied whatever the mode.
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'ENOMEM':
+    case 'ENOBUFS':
+    case 'EADDRNOTAVAIL':
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'local';
     // undici refused to send the request (a header it cannot write): never the service's fault,
     // so never "unavailable", which loose mode would let through.
     case 'UND_ERR_INVALID_ARG':
@@ -210,7 +227,6 @@ function classify(err: unknown): UnavailableKind | 'invalid_request' {
     case 'ECONNRESET':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
       return 'reset';
     default:
       // A certificate the service presents and we refuse is a failure to connect, not a bad answer.

@@ -11,8 +11,11 @@ export interface CheckServiceDeps {
   config(): LoadedConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
-  track(delta: 1 | -1): void;
+  /**
+   * Told when a call starts and ends, with the config it runs on, so a drain can wait for the
+   * calls in flight and a reload closes a retired pool only after the calls using it.
+   */
+  track(delta: 1 | -1, config: LoadedConfig): void;
 }
 
 const INTERNAL_ERROR: Decision = {
@@ -39,7 +42,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     const config = deps.config();
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
-    deps.track(1);
+    deps.track(1, config);
     try {
       let result: CheckResult;
       try {
@@ -53,7 +56,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
       metrics.observeCheck(result.decision, result.calls, seconds);
       if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
     } finally {
-      deps.track(-1);
+      deps.track(-1, config);
     }
   }
   return (call, callback) => void check(call, callback);

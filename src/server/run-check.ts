@@ -133,6 +133,8 @@ async function authenticate(
   if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
   // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
   if (result.outcome === 'overloaded') return deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
+  // The adapter failed, not the service: denied in every mode, as an internal error worth a retry.
+  if (result.outcome === 'local_failure') return deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
   if (cache && mayStore(result.personal === true, result.cacheControl, tokened)) cache.set(key, result.outcome, result.cacheControl);
   return resolveOutcome(settings, result.outcome);
 }
