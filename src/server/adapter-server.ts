@@ -1,4 +1,3 @@
-import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -13,7 +12,7 @@ import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
 import { redactConfig } from './redact-config';
-import { watchConfigFile } from './watch-config';
+import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
 export interface StartOptions {
   readonly configFile: string;
@@ -21,6 +20,8 @@ export interface StartOptions {
   readonly configText?: string;
   /** Reload when the file changes. */
   readonly watch?: boolean;
+  /** How the watch waits for a changed file to settle (watch-config.ts); tests pass their own. */
+  readonly settle?: WatchOptions['settle'];
   /** Install SIGTERM/SIGINT (drain, then exit 0) and SIGHUP (reload) handlers. */
   readonly handleSignals?: boolean;
   /** Serve /healthz, /readyz, /metrics and /config at admin.address (default true; cluster workers leave it to the primary). */
@@ -47,7 +48,7 @@ export class AdapterServer {
   private idle: (() => void) | undefined;
   private draining = false;
   private bound = false;
-  private watcher: FSWatcher | undefined;
+  private watcher: ConfigWatch | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
@@ -128,7 +129,7 @@ export class AdapterServer {
       await server.close();
       throw err;
     }
-    if (options.watch) server.watchFile();
+    if (options.watch) server.watchFile(options.settle);
     if (options.handleSignals) server.handleSignals();
     return server;
   }
@@ -210,9 +211,9 @@ export class AdapterServer {
     return true;
   }
 
-  private watchFile(): void {
+  private watchFile(settle: WatchOptions['settle']): void {
     // SIGHUP always reloads (certificate files may have changed); a file event only when the text did.
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.enqueueReload(undefined, true));
+    this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.enqueueReload(text, true), { settle });
   }
 
   private handleSignals(): void {

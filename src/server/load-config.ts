@@ -6,6 +6,7 @@ import type { Exchange } from './auth-exchange';
 import { Coalescer } from './coalescer';
 import { ConcurrencyLimit } from './concurrency-limit';
 import { DecisionCache } from './decision-cache';
+import { keptCache } from './kept-cache';
 import { vouchedHeaders } from './vouched-headers';
 
 export interface GrpcTlsMaterial {
@@ -21,7 +22,7 @@ export interface CompiledRule {
   readonly client: AuthClient;
   /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
   readonly limit: ConcurrencyLimit;
-  /** `cache`: answers reused within their freshness; built anew with each config. */
+  /** `cache`: answers reused within their freshness; kept across a reload that leaves the rule's answers meaning the same (kept-cache.ts). */
   readonly cache?: DecisionCache;
   /** `coalesce: true`: identical concurrent checks share one auth call. */
   readonly coalescer?: Coalescer<Exchange>;
@@ -73,6 +74,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
   // old config count against the new one's bound too.
   const limits = new Map<string, ConcurrencyLimit>();
   for (const rule of previous?.rules ?? []) limits.set(rule.settings.name, rule.limit);
+  const before = new Map((previous?.rules ?? []).map((r) => [r.settings.name, r]));
   const rules = settings.rules.map((rule, i): CompiledRule => {
     const kept = limits.get(rule.name);
     const limit = kept && kept.max === rule.service.maxConcurrent ? kept : new ConcurrencyLimit(rule.service.maxConcurrent);
@@ -87,7 +89,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
       matcher: matchers[i],
       client,
       limit,
-      cache: rule.cache && new DecisionCache(rule.cache),
+      cache: keptCache(before.get(rule.name), rule, identity) ?? (rule.cache && new DecisionCache(rule.cache)),
       coalescer: rule.coalesce ? new Coalescer<Exchange>(rule.service.maxConcurrent) : undefined,
     };
   });

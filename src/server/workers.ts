@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { ConfigError } from '../config';
@@ -10,7 +9,7 @@ import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import { Metrics, createReloadCounter } from './metrics';
 import { redactConfig } from './redact-config';
-import { watchConfigFile } from './watch-config';
+import { watchConfigFile, type ConfigWatch } from './watch-config';
 
 /**
  * `workers: N` runs N worker processes that share the gRPC port through node:cluster (the
@@ -71,7 +70,7 @@ export class WorkerSupervisor {
   private readonly admin: http.Server | undefined;
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
-  private watcher: FSWatcher | undefined;
+  private watcher: ConfigWatch | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private restartDelayMs = RESTART_MIN_MS;
   private draining = false;
@@ -133,7 +132,7 @@ export class WorkerSupervisor {
       { grpcPort: this.grpcPort, adminPort: this.adminPort, workers: this.workers.size, pids: this.pids() },
       'ext-authz-adapter serving',
     );
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reload(true));
+    this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.reload(true, text));
     process.on('SIGHUP', () => void this.reload(false));
     process.once('SIGTERM', () => void this.stop('SIGTERM'));
     process.once('SIGINT', () => void this.stop('SIGINT'));
@@ -202,19 +201,20 @@ export class WorkerSupervisor {
 
   /**
    * Validates and counts here, once; on success every worker gets the same text. `onlyIfChanged`
-   * skips file events that left the text as it was (other files in the directory).
+   * skips file events that left the text as it was (other files in the directory); `given` is
+   * the settled text the file watch read.
    */
-  reload(onlyIfChanged: boolean): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reloadNow(onlyIfChanged));
+  reload(onlyIfChanged: boolean, given?: string): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadNow(onlyIfChanged, given));
     return this.reloading;
   }
 
-  private async reloadNow(onlyIfChanged: boolean): Promise<void> {
+  private async reloadNow(onlyIfChanged: boolean, given: string | undefined): Promise<void> {
     if (this.draining) return;
     let text: string;
     let next: LoadedConfig;
     try {
-      text = await readConfigText(this.configFile);
+      text = given ?? (await readConfigText(this.configFile));
       if (onlyIfChanged && text === this.text) return;
       next = await compileCheckedConfig(text, this.configFile);
     } catch (err) {
