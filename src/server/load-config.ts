@@ -1,5 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type ConfigIssue, type RuleSettings } from '../config';
+import {
+  ConfigError,
+  Issues,
+  checkCaFile,
+  checkCertAndKey,
+  keyPath,
+  parseConfigText,
+  type AdapterSettings,
+  type ConfigIssue,
+  type RuleSettings,
+} from '../config';
 import { compileMatch, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
@@ -43,29 +53,30 @@ export interface LoadedConfig {
 }
 
 /** Reads, parses and compiles a config file; throws ConfigError listing every problem. */
-export async function loadConfigFile(file: string, previous?: LoadedConfig): Promise<LoadedConfig> {
+export async function loadConfigFile(file: string, previous?: LoadedConfig, now = new Date()): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
   }
-  return compileConfig(text, file, previous);
+  return compileConfig(text, file, previous, now);
 }
 
 /**
  * Compiles config text. Pools of rules whose service (url, pool size, TLS material) did not
- * change are taken over from `previous`, so a reload keeps warm connections.
+ * change are taken over from `previous`, so a reload keeps warm connections. TLS files are
+ * checked as TLS material (src/config/tls-material.ts) against `now`.
  */
-export async function compileConfig(text: string, source: string, previous?: LoadedConfig): Promise<LoadedConfig> {
+export async function compileConfig(text: string, source: string, previous?: LoadedConfig, now = new Date()): Promise<LoadedConfig> {
   const issues = new Issues();
   const settings = parseConfigText(text, issues);
   if (!settings) throw new ConfigError(source, issues.list);
   // Conditions are compiled even when the settings had problems, so one run lists them all.
 
   const matchers = settings.rules.map((rule) => compileMatch(rule.match, issues));
-  const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues)));
-  const grpcTls = await readGrpcTls(settings, issues);
+  const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues, now)));
+  const grpcTls = await readGrpcTls(settings, issues, now);
   if (!issues.empty) throw new ConfigError(source, issues.list);
 
   const reusable = new Map<string, AuthClient>();
@@ -129,7 +140,7 @@ async function readPem(file: string | undefined, path: string, issues: Issues): 
   }
 }
 
-async function readServiceTls(rule: RuleSettings, path: string, issues: Issues): Promise<ServiceTlsMaterial | undefined> {
+async function readServiceTls(rule: RuleSettings, path: string, issues: Issues, now: Date): Promise<ServiceTlsMaterial | undefined> {
   const tls = rule.service.tls;
   if (!tls) return undefined;
   const p = keyPath(keyPath(path, 'service'), 'tls');
@@ -138,10 +149,14 @@ async function readServiceTls(rule: RuleSettings, path: string, issues: Issues):
     readPem(tls.cert, keyPath(p, 'cert'), issues),
     readPem(tls.key, keyPath(p, 'key'), issues),
   ]);
+  if (tls.ca && ca) checkCaFile({ keyPath: keyPath(p, 'ca'), file: tls.ca, pem: ca }, now, issues);
+  if (tls.cert && tls.key && cert && key) {
+    checkCertAndKey({ keyPath: keyPath(p, 'cert'), file: tls.cert, pem: cert }, { keyPath: keyPath(p, 'key'), file: tls.key, pem: key }, now, issues);
+  }
   return { ca, cert, key, serverName: tls.serverName };
 }
 
-async function readGrpcTls(settings: AdapterSettings, issues: Issues): Promise<GrpcTlsMaterial | undefined> {
+async function readGrpcTls(settings: AdapterSettings, issues: Issues, now: Date): Promise<GrpcTlsMaterial | undefined> {
   const tls = settings.grpc.tls;
   if (!tls) return undefined;
   const [cert, key, clientCa] = await Promise.all([
@@ -149,5 +164,7 @@ async function readGrpcTls(settings: AdapterSettings, issues: Issues): Promise<G
     readPem(tls.key, 'grpc.tls.key', issues),
     readPem(tls.clientCa, 'grpc.tls.clientCa', issues),
   ]);
+  if (tls.clientCa && clientCa) checkCaFile({ keyPath: 'grpc.tls.clientCa', file: tls.clientCa, pem: clientCa }, now, issues);
+  if (cert && key) checkCertAndKey({ keyPath: 'grpc.tls.cert', file: tls.cert, pem: cert }, { keyPath: 'grpc.tls.key', file: tls.key, pem: key }, now, issues);
   return cert && key ? { cert, key, clientCa } : undefined;
 }
