@@ -6,3 +6,4 @@ export type * from './types';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
 export { checkCaFile, checkCertAndKey, readCertificates, validityProblem, type PemFile } from './tls-material';
+export { CONFIG_SCHEMA_FILE } from './schema-file';

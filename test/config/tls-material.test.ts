@@ -68,10 +68,26 @@ describe('a certificate and its key', () => {
   });
 
   test.each([
-    ['expired', () => pairIssues(leaf.cert, leaf.key, new Date(now.getTime() + 48 * HOUR)), /^grpc\.tls\.cert: "\/etc\/tls\/server\.crt": the certificate "CN=leaf" expired at .*; renew it$/],
-    ['not yet valid', () => pairIssues(leaf.cert, leaf.key, new Date(now.getTime() - 48 * HOUR)), /^grpc\.tls\.cert: .* is not valid before /],
-    ['a key from another pair', () => pairIssues(leaf.cert, other.key), /^grpc\.tls\.key: "\/etc\/tls\/server\.key" is not the private key of the certificate in "\/etc\/tls\/server\.crt"/],
-    ['a key that is not a key', () => pairIssues(leaf.cert, Buffer.from('garbage')), /^grpc\.tls\.key: .* is not a readable, unencrypted PEM private key/],
+    [
+      'expired',
+      () => pairIssues(leaf.cert, leaf.key, new Date(now.getTime() + 48 * HOUR)),
+      /^grpc\.tls\.cert: "\/etc\/tls\/server\.crt": the certificate "CN=leaf" expired at .*; renew it$/,
+    ],
+    [
+      'not yet valid',
+      () => pairIssues(leaf.cert, leaf.key, new Date(now.getTime() - 48 * HOUR)),
+      /^grpc\.tls\.cert: .* is not valid before /,
+    ],
+    [
+      'a key from another pair',
+      () => pairIssues(leaf.cert, other.key),
+      /^grpc\.tls\.key: "\/etc\/tls\/server\.key" is not the private key of the certificate in "\/etc\/tls\/server\.crt"/,
+    ],
+    [
+      'a key that is not a key',
+      () => pairIssues(leaf.cert, Buffer.from('garbage')),
+      /^grpc\.tls\.key: .* is not a readable, unencrypted PEM private key/,
+    ],
     ['a cut certificate', () => pairIssues(leaf.cert.subarray(0, 100), leaf.key), /^grpc\.tls\.cert: .* is cut off/],
   ])('%s is refused', (_name, run, message) => {
     const list = run();

@@ -24,7 +24,7 @@ afterEach(async () => {
   await auth?.close();
 });
 
-test('EMFILE while connecting to the auth service denies 503 in loose mode; the service\'s own answers still arrive', async () => {
+test("EMFILE while connecting to the auth service denies 503 in loose mode; the service's own answers still arrive", async () => {
   const held: http.ServerResponse[] = [];
   auth = await TestAuthService.start((_req, res) => held.push(res));
   const file = writeConfig(

@@ -33,7 +33,7 @@ function config(a: string, b: string, bTimeout: string): string {
   );
 }
 
-test('checks waiting on rule a when a reload retires rule b\'s pool are all denied 401 by b\'s service', async () => {
+test("checks waiting on rule a when a reload retires rule b's pool are all denied 401 by b's service", async () => {
   const held: http.ServerResponse[] = [];
   const a = await TestAuthService.start((_req, res) => held.push(res));
   const b = await TestAuthService.start(reply(401, { 'content-type': 'text/plain' }, 'no'));

@@ -184,7 +184,7 @@ describe('finding 8: a reload keeps the cache of what it did not change', () => 
     expect([a.received.length, b.received.length]).toEqual([3, 3]);
   });
 
-  test('a reload that changes rule b keeps rule a\'s cached answers and drops b\'s', async () => {
+  test("a reload that changes rule b keeps rule a's cached answers and drops b's", async () => {
     const { yaml, a, b } = await cachedRules();
     const file = path.join(tempDir(), 'config.yaml');
     writeFileSync(file, yaml('x-user'));

@@ -79,7 +79,10 @@ function files(): { dir: string; cert: string; key: string; clientCa: string; se
 function config(f: ReturnType<typeof files>, extra = ''): string {
   return configYaml(
     `  - name: r\n    service: { url: "https://127.0.0.1:${authPort}", mode: loose, timeout: 5s, connections: 2, tls: { ca: ${f.serviceCa} } }\n${extra}`,
-  ).replace('grpc: { address: "127.0.0.1:0" }', `grpc: { address: "127.0.0.1:0", tls: { cert: ${f.cert}, key: ${f.key}, clientCa: ${f.clientCa} } }`);
+  ).replace(
+    'grpc: { address: "127.0.0.1:0" }',
+    `grpc: { address: "127.0.0.1:0", tls: { cert: ${f.cert}, key: ${f.key}, clientCa: ${f.clientCa} } }`,
+  );
 }
 
 function envoy(): CheckClient {
@@ -101,7 +104,12 @@ async function allowedByService(host = 'www.example.com'): Promise<boolean> {
 
 type Breakage = readonly [string, string, (f: ReturnType<typeof files>) => void, RegExp];
 const BREAKAGES: readonly Breakage[] = [
-  ['service.tls.ca cut to 300 bytes', 'rules[0].service.tls.ca', (f) => writeFileSync(f.serviceCa, ca.pem.cert.subarray(0, 300)), /is cut off/],
+  [
+    'service.tls.ca cut to 300 bytes',
+    'rules[0].service.tls.ca',
+    (f) => writeFileSync(f.serviceCa, ca.pem.cert.subarray(0, 300)),
+    /is cut off/,
+  ],
   ['an empty grpc.tls.clientCa', 'grpc.tls.clientCa', (f) => writeFileSync(f.clientCa, ''), /holds no PEM certificate/],
   ['a grpc.tls.clientCa cut short', 'grpc.tls.clientCa', (f) => writeFileSync(f.clientCa, ca.pem.cert.subarray(0, 300)), /is cut off/],
   [
