@@ -4,7 +4,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ConfigError, redactUrls } from '../config';
 import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
-import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
+import { compileCheckedConfig, readConfigText } from './checked-config';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { ConfigLeases } from './config-leases';
 import type { LoadedConfig } from './load-config';
@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
 import { redactConfig } from './redact-config';
+import { pinRestartSettings } from './restart-settings';
 import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
 export interface StartOptions {
@@ -33,6 +34,7 @@ export interface StartOptions {
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
+export const RESTART_WARNING = 'config reloaded, but these settings keep their running values until a restart';
 /** Longest wait, once no check is in flight, for clients to take the last answers and close. */
 const FLUSH_GRACE_MS = 1000;
 
@@ -187,26 +189,26 @@ export class AdapterServer {
   private async reloadNow(givenText: string | undefined, onlyIfChanged: boolean): Promise<boolean> {
     if (this.draining) return false;
     const previous = this.config;
-    let next: LoadedConfig;
+    let compiled: LoadedConfig;
     try {
       const text = givenText ?? (await readConfigText(this.configFile));
       if (onlyIfChanged && text === this.lastText) return true;
       // Remembered even when rejected, so an invalid file is reported once, not on every directory event.
       this.lastText = text;
-      next = await compileCheckedConfig(text, this.configFile, previous);
+      compiled = await compileCheckedConfig(text, this.configFile, previous);
     } catch (err) {
       this.metrics.reloads?.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];
       this.logger.error({ file: this.configFile, issues }, 'config reload rejected; the previous config keeps serving');
       return false;
     }
+    const { config: next, pinned } = pinRestartSettings(previous, compiled);
     this.config = next;
     this.leases.swap(next);
     if (tlsMode(next.grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(next.grpcTls);
     if (this.ownLogger) this.logger.level = next.settings.log.level;
     this.metrics.reloads?.inc({ result: 'success' });
-    const restart = settingsNeedingRestart(previous, next);
-    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
+    if (pinned.length > 0) this.logger.warn({ settings: pinned }, RESTART_WARNING);
     this.logger.info({ rules: next.rules.length }, 'config reloaded');
     return true;
   }

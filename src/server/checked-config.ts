@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../config';
-import { checkGrpcTls, tlsMode } from './grpc-credentials';
+import { checkGrpcTls } from './grpc-credentials';
 import { compileConfig, retiredClients, type LoadedConfig } from './load-config';
 
 /** Reads the config file; an unreadable file is a ConfigError like any other. */
@@ -26,14 +26,4 @@ export async function compileCheckedConfig(text: string, source: string, previou
     throw new ConfigError(source, [{ path: 'grpc.tls', message: tlsProblem }]);
   }
   return next;
-}
-
-/** Settings a running process cannot apply: they keep their old value until a restart. */
-export function settingsNeedingRestart(previous: LoadedConfig, next: LoadedConfig): string[] {
-  const changed: string[] = [];
-  if (previous.settings.grpc.address !== next.settings.grpc.address) changed.push('grpc.address');
-  if (tlsMode(previous.grpcTls) !== tlsMode(next.grpcTls)) changed.push('grpc.tls (turning TLS or client certificates on or off)');
-  if (previous.settings.admin.address !== next.settings.admin.address) changed.push('admin.address');
-  if (previous.settings.workers !== next.settings.workers) changed.push('workers');
-  return changed;
 }

@@ -2,9 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { ConfigError } from '../config';
-import { AdapterServer } from './adapter-server';
+import { AdapterServer, RESTART_WARNING } from './adapter-server';
 import { createAdminServer, listen } from './admin-server';
-import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
+import { compileCheckedConfig, readConfigText } from './checked-config';
+import { pinRestartSettings } from './restart-settings';
 import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import { Metrics, createReloadCounter } from './metrics';
@@ -212,11 +213,11 @@ export class WorkerSupervisor {
   private async reloadNow(onlyIfChanged: boolean, given: string | undefined): Promise<void> {
     if (this.draining) return;
     let text: string;
-    let next: LoadedConfig;
+    let compiled: LoadedConfig;
     try {
       text = given ?? (await readConfigText(this.configFile));
       if (onlyIfChanged && text === this.text) return;
-      next = await compileCheckedConfig(text, this.configFile);
+      compiled = await compileCheckedConfig(text, this.configFile);
     } catch (err) {
       this.reloads.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
@@ -224,14 +225,14 @@ export class WorkerSupervisor {
       return;
     }
     // The primary calls no auth service; the pools were only built to validate.
-    await Promise.all(next.rules.map((r) => r.client.destroy()));
-    const restart = settingsNeedingRestart(this.config, next);
+    await Promise.all(compiled.rules.map((r) => r.client.destroy()));
+    const { config: next, pinned } = pinRestartSettings(this.config, compiled);
     this.text = text;
     this.config = next;
     this.logger.level = next.settings.log.level;
     for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text });
     this.reloads.inc({ result: 'success' });
-    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
+    if (pinned.length > 0) this.logger.warn({ settings: pinned }, RESTART_WARNING);
     this.logger.info({ rules: next.rules.length, workers: this.workers.size }, 'config reloaded');
   }
 

@@ -6,6 +6,7 @@ import { AdapterServer, type StartOptions } from '../../src/server/adapter-serve
 import { configYaml } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { CheckClient, checkRequest } from '../helpers/check-client';
+import { httpGet } from '../helpers/prom-text';
 import { until } from '../helpers/until';
 
 // Issue 19, findings 2 and 8: which file contents a reload applies, and what a reload keeps.
@@ -200,5 +201,29 @@ describe('finding 8: a reload keeps the cache of what it did not change', () => 
     await checkAll('a');
     await checkAll('b');
     expect([a.received.length, b.received.length]).toEqual([3, 6]);
+  });
+});
+
+describe('finding 8: settings that need a restart', () => {
+  test('a reload changing grpc.address keeps the listener, /config reports the address in force, and the log says a restart is needed', async () => {
+    const auth = await TestAuthService.start(reply(200));
+    services.push(auth);
+    const yaml = (address: string): string =>
+      configYaml(`  - name: r\n    service: { url: "${auth.url}", timeout: 10s }\n`)
+        .replace('admin: { address: "127.0.0.1:0" }', 'admin: { address: "127.0.0.1:0", exposeConfig: true }')
+        .replace('grpc: { address: "127.0.0.1:0" }', `grpc: { address: "${address}" }`);
+    const file = path.join(tempDir(), 'config.yaml');
+    writeFileSync(file, yaml('127.0.0.1:0'));
+    const { lines } = await start(file);
+
+    writeFileSync(`${file}.next`, yaml('127.0.0.1:1'));
+    renameSync(`${file}.next`, file);
+    expect(await server!.reload()).toBe(true);
+
+    const res = await httpGet(server!.adminPort, '/config');
+    expect((JSON.parse(res.body) as { grpc: { address: string } }).grpc.address).toBe('127.0.0.1:0');
+    expect((await client!.check(checkRequest())).ok_response).toBeDefined();
+    const warning = lines.find((l) => l.msg.includes('until a restart')) as (Line & { settings?: unknown }) | undefined;
+    expect(warning?.settings).toEqual([{ setting: 'grpc.address', running: '127.0.0.1:0', configured: '127.0.0.1:1' }]);
   });
 });
