@@ -1,95 +1,109 @@
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import type { Issues } from './issues';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
+import { Issues, keyPath } from './issues';
+import { checkCaFile, checkCertAndKey } from './tls-checks';
+import type { AdapterSettings, RuleSettings } from './types';
 
-/**
- * TLS files checked as TLS material, not as bytes: a CA bundle cut short, an empty client CA, an
- * expired certificate or a key from another pair all load as files and parse as PEM well enough
- * for Node to start, and then refuse every handshake (or, in loose mode, let every check through).
- * Pure: the caller reads the files and passes the clock, so `validate`, startup and reload all
- * apply the same checks and tests can move time.
- */
-
-/** A file's bytes, with the key path that named it and the path it was read from. */
-export interface PemFile {
-  readonly keyPath: string;
-  readonly file: string;
-  readonly pem: Buffer;
+/** The gRPC listener's certificate, key and (for mTLS) client CA, as read from `grpc.tls`. */
+export interface GrpcTlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer;
 }
 
-const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/g;
-
-/** The certificates of a PEM file, or what is wrong with it; every CERTIFICATE block must be whole and readable. */
-export function readCertificates(pem: Buffer): X509Certificate[] | string {
-  const text = pem.toString('latin1');
-  const certs: X509Certificate[] = [];
-  let block = 0;
-  for (const begin of text.matchAll(BEGIN)) {
-    block++;
-    const label = begin[1];
-    const start = begin.index ?? 0;
-    const endLine = `-----END ${label}-----`;
-    const end = text.indexOf(endLine, start);
-    const line = text.slice(0, start).split('\n').length;
-    if (end === -1) return `PEM block ${block} (${label}, line ${line}) is cut off: it has no "${endLine}" line`;
-    if (label !== 'CERTIFICATE') continue;
-    try {
-      certs.push(new X509Certificate(text.slice(start, end + endLine.length)));
-    } catch (err) {
-      return `PEM block ${block} (line ${line}) is not a readable certificate: ${(err as Error).message}`;
-    }
-  }
-  if (certs.length === 0) return 'holds no PEM certificate ("-----BEGIN CERTIFICATE-----" block)';
-  return certs;
-}
-
-/** Why `cert` cannot be used at `now`, if it cannot. */
-export function validityProblem(cert: X509Certificate, now: Date): string | undefined {
-  const from = new Date(cert.validFrom);
-  const to = new Date(cert.validTo);
-  const subject = cert.subject.replace(/\n/g, ', ');
-  if (now < from) return `the certificate "${subject}" is not valid before ${from.toISOString()} (now ${now.toISOString()})`;
-  if (now > to) return `the certificate "${subject}" expired at ${to.toISOString()} (now ${now.toISOString()})`;
-  return undefined;
-}
-
-/** A CA bundle: at least one certificate, every block readable, and at least one valid now. */
-export function checkCaFile(ca: PemFile, now: Date, issues: Issues): void {
-  const certs = readCertificates(ca.pem);
-  if (typeof certs === 'string') {
-    issues.add(ca.keyPath, `${JSON.stringify(ca.file)} ${certs}; give a file of PEM CA certificates`);
-    return;
-  }
-  const problems = certs.map((c) => validityProblem(c, now));
-  if (problems.every((p) => p !== undefined)) {
-    issues.add(ca.keyPath, `${JSON.stringify(ca.file)}: no certificate in it is valid now: ${problems.join('; ')}`);
-  }
+/** TLS material read from the files named in `service.tls`, so a reload picks up new certificates. */
+export interface ServiceTlsMaterial {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly serverName?: string;
 }
 
 /**
- * A certificate (with its chain) and its private key: every certificate in the file valid now,
- * and the key the first one's.
+ * Reads and checks `grpc.tls` as TLS material at `now` (tls-checks.ts). A key that does not match
+ * its certificate, an expired certificate or a client CA with no usable certificate would make
+ * grpc-js refuse every new connection, so each is a config error like any other.
  */
-export function checkCertAndKey(cert: PemFile, key: PemFile, now: Date, issues: Issues): void {
-  const certs = readCertificates(cert.pem);
-  if (typeof certs === 'string') {
-    issues.add(cert.keyPath, `${JSON.stringify(cert.file)} ${certs}; give a PEM certificate`);
-  } else {
-    for (const c of certs) {
-      const problem = validityProblem(c, now);
-      if (problem) issues.add(cert.keyPath, `${JSON.stringify(cert.file)}: ${problem}; renew it`);
-    }
+export async function readGrpcTls(settings: AdapterSettings, issues: Issues, now: Date): Promise<GrpcTlsMaterial | undefined> {
+  const tls = settings.grpc.tls;
+  if (!tls) return undefined;
+  const [cert, key, clientCa] = await Promise.all([
+    readPem(tls.cert, 'grpc.tls.cert', issues),
+    readPem(tls.key, 'grpc.tls.key', issues),
+    readPem(tls.clientCa, 'grpc.tls.clientCa', issues),
+  ]);
+  if (!cert || !key) return undefined;
+  const found = issues.list.length;
+  if (tls.clientCa && clientCa) checkCaFile({ keyPath: 'grpc.tls.clientCa', file: tls.clientCa, pem: clientCa }, now, issues);
+  checkCertAndKey(
+    { keyPath: 'grpc.tls.cert', file: tls.cert, pem: cert },
+    { keyPath: 'grpc.tls.key', file: tls.key, pem: key },
+    now,
+    issues,
+  );
+  if (issues.list.length > found) return undefined;
+  const problem = unusable(cert, key, clientCa);
+  if (problem) {
+    issues.add('grpc.tls', `the certificate, key or client CA cannot be used: ${problem}`);
+    return undefined;
   }
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(key.pem);
-  } catch (err) {
-    issues.add(key.keyPath, `${JSON.stringify(key.file)} is not a readable, unencrypted PEM private key: ${(err as Error).message}`);
-    return;
-  }
-  if (typeof certs !== 'string' && !certs[0].checkPrivateKey(privateKey)) {
-    issues.add(
-      key.keyPath,
-      `${JSON.stringify(key.file)} is not the private key of the certificate in ${JSON.stringify(cert.file)}; give the key it was issued for`,
+  return { cert, key, clientCa };
+}
+
+/**
+ * Reads and checks a rule's `service.tls` at `now`; unusable material is refused here rather than
+ * fail every call (or, in loose mode, let every check through).
+ */
+export async function readServiceTls(
+  rule: RuleSettings,
+  rulePath: string,
+  issues: Issues,
+  now: Date,
+): Promise<ServiceTlsMaterial | undefined> {
+  const tls = rule.service.tls;
+  if (!tls) return undefined;
+  const path = keyPath(keyPath(rulePath, 'service'), 'tls');
+  const [ca, cert, key] = await Promise.all([
+    readPem(tls.ca, keyPath(path, 'ca'), issues),
+    readPem(tls.cert, keyPath(path, 'cert'), issues),
+    readPem(tls.key, keyPath(path, 'key'), issues),
+  ]);
+  const found = issues.list.length;
+  if (tls.ca && ca) checkCaFile({ keyPath: keyPath(path, 'ca'), file: tls.ca, pem: ca }, now, issues);
+  if (tls.cert && tls.key && cert && key) {
+    checkCertAndKey(
+      { keyPath: keyPath(path, 'cert'), file: tls.cert, pem: cert },
+      { keyPath: keyPath(path, 'key'), file: tls.key, pem: key },
+      now,
+      issues,
     );
+  }
+  const problem = issues.list.length > found ? undefined : unusable(cert, key, ca);
+  if (problem) issues.add(path, `the CA, certificate or key cannot be used: ${problem}`);
+  return { ca, cert, key, serverName: tls.serverName };
+}
+
+async function readPem(file: string | undefined, path: string, issues: Issues): Promise<Buffer | undefined> {
+  if (!file) return undefined;
+  try {
+    return await readFile(file);
+  } catch (err) {
+    issues.add(path, `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Why the material cannot be used, or undefined. Node's TLS context parses a certificate with its
+ * key; a CA it would silently ignore when it is not PEM, so that is parsed on its own.
+ */
+function unusable(cert: Buffer | undefined, key: Buffer | undefined, ca: Buffer | undefined): string | undefined {
+  try {
+    if (ca) new X509Certificate(ca);
+    if (cert && key) createSecureContext({ cert, key });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }

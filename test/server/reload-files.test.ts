@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AdapterServer, type StartOptions } from '../../src/server/adapter-server';
+import { AdapterServer, type StartOptions } from '../../src/server/runtime/adapter-server';
 import { configYaml } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { CheckClient, checkRequest } from '../helpers/check-client';
