@@ -42,13 +42,10 @@ export async function readGrpcTls(settings: AdapterSettings, issues: Issues, now
     now,
     issues,
   );
-  if (issues.list.length > found) return undefined;
+  // Also as Node's TLS context sees the three together, which is what grpc-js will be given.
   const problem = unusable(cert, key, clientCa);
-  if (problem) {
-    issues.add('grpc.tls', `the certificate, key or client CA cannot be used: ${problem}`);
-    return undefined;
-  }
-  return { cert, key, clientCa };
+  if (problem) issues.add('grpc.tls', `the certificate, key or client CA cannot be used: ${problem}`);
+  return issues.list.length > found ? undefined : { cert, key, clientCa };
 }
 
 /**
@@ -69,7 +66,6 @@ export async function readServiceTls(
     readPem(tls.cert, keyPath(path, 'cert'), issues),
     readPem(tls.key, keyPath(path, 'key'), issues),
   ]);
-  const found = issues.list.length;
   if (tls.ca && ca) checkCaFile({ keyPath: keyPath(path, 'ca'), file: tls.ca, pem: ca }, now, issues);
   if (tls.cert && tls.key && cert && key) {
     checkCertAndKey(
@@ -79,7 +75,7 @@ export async function readServiceTls(
       issues,
     );
   }
-  const problem = issues.list.length > found ? undefined : unusable(cert, key, ca);
+  const problem = unusable(cert, key, ca);
   if (problem) issues.add(path, `the CA, certificate or key cannot be used: ${problem}`);
   return { ca, cert, key, serverName: tls.serverName };
 }
