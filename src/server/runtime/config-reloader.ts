@@ -4,10 +4,10 @@ import { compileConfig, readConfigText, type CompiledConfig } from '../check';
 import type { Logger } from '../observability';
 import { pinRestartSettings } from './restart-settings';
 
-export const RESTART_WARNING = 'config reloaded, but these settings keep their running values until a restart';
+const RESTART_WARNING = 'config reloaded, but these settings keep their running values until a restart';
 
 export interface ReloadOptions {
-  /** The text to apply instead of reading the file (cluster workers apply what the primary validated). */
+  /** The text to apply instead of reading the file: what the primary validated (cluster workers), or what the file watch read once it settled. */
   readonly text?: string;
   /** Skip a file event that left the text as it was (another file in the directory changed). */
   readonly onlyIfChanged?: boolean;
