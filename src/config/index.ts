@@ -5,3 +5,5 @@ export * from './reader';
 export type * from './types';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
+export { AUTH_HEADERS_TO_REMOVE, type Environment } from './parse-header-settings';
+export { StaticHeader } from './static-header';

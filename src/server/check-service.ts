@@ -51,7 +51,10 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
       callback(null, toCheckResponse(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
-      if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
+      if (decisions.isLevelEnabled('info')) {
+        logDecision(decisions, result, seconds);
+        if (result.dryRuns && result.dryRuns.length > 0) logDryRuns(decisions, result);
+      }
     } finally {
       deps.track(-1);
     }
@@ -62,13 +65,28 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
 /** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */
 export const MAX_LOGGED_REQUEST_ID = 128;
 
+function loggedRequestId(requestId: string): string {
+  return requestId.length > MAX_LOGGED_REQUEST_ID ? requestId.slice(0, MAX_LOGGED_REQUEST_ID) : requestId;
+}
+
+/** One line per `dryRun` rule that would have denied: what it would have answered instead of allowing. */
+function logDryRuns(logger: Logger, result: CheckResult): void {
+  for (const would of result.dryRuns ?? []) {
+    if (would.kind !== 'deny') continue;
+    logger.info(
+      { requestId: loggedRequestId(result.requestId), rule: would.rule, dryRun: true, decision: 'deny', reason: would.reason, status: would.status },
+      'dry run: would have denied',
+    );
+  }
+}
+
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
   const { decision, calls } = result;
   const { requestId } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
   logger.info(
     {
-      requestId: requestId.length > MAX_LOGGED_REQUEST_ID ? requestId.slice(0, MAX_LOGGED_REQUEST_ID) : requestId,
+      requestId: loggedRequestId(requestId),
       rule: decision.rule,
       decision: decision.kind,
       reason: decision.reason,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type ConfigIssue, type RuleSettings } from '../config';
-import { compileMatch, type RuleMatcher } from '../matcher';
+import { compileHeaderNameMatchers, compileMatch, type RuleMatcher, type StringMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
 import { Coalescer } from './coalescer';
@@ -18,6 +18,8 @@ export interface GrpcTlsMaterial {
 export interface CompiledRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
+  /** The StringMatchers of `request.allowedHeaders`, tried on each request header's name. */
+  readonly headerMatchers: readonly StringMatcher[];
   readonly client: AuthClient;
   /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
   readonly limit: ConcurrencyLimit;
@@ -63,6 +65,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
   // Conditions are compiled even when the settings had problems, so one run lists them all.
 
   const matchers = settings.rules.map((rule) => compileMatch(rule.match, issues));
+  const headerMatchers = settings.rules.map((rule) => compileHeaderNameMatchers(rule.request.allowedHeaderMatchers, issues));
   const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues)));
   const grpcTls = await readGrpcTls(settings, issues);
   if (!issues.empty) throw new ConfigError(source, issues.list);
@@ -85,6 +88,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
     return {
       settings: rule,
       matcher: matchers[i],
+      headerMatchers: headerMatchers[i],
       client,
       limit,
       cache: rule.cache && new DecisionCache(rule.cache),

@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../config';
 import {
   buildAuthRequest,
+  dryRunAllow,
   readCheckRequest,
   resolveOutcome,
   type CheckRequestMessage,
@@ -13,6 +14,7 @@ import { exchange, type AuthCallRecord, type Exchange } from './auth-exchange';
 import type { Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
+import { AllowMerge } from './merge-allows';
 import { selectRules } from './select-rules';
 import { carriesToken, mayStore } from './sharing-policy';
 
@@ -22,6 +24,8 @@ export interface CheckResult {
   readonly decision: Decision;
   readonly requestId: string;
   readonly calls: readonly AuthCallRecord[];
+  /** What each `dryRun` rule would have decided instead of allowing: logged, never answered. */
+  readonly dryRuns?: readonly Decision[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -44,7 +48,7 @@ function deny(reason: Reason, rule: string, status: number, headers: HeaderList 
 /**
  * The Check pipeline: read the request, select rules, and for each rule that says the request
  * needs authentication, build the auth request, call, interpret and apply the mode. The first
- * denial ends it; the headers of every allowing rule are merged.
+ * denial ends it, unless its rule is a dry run; the allows of every rule are merged (merge-allows.ts).
  */
 export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
   const view = readCheckRequest(msg);
@@ -57,30 +61,22 @@ export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, c
     return { decision: deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError), requestId, calls: [] };
   }
 
-  const set = new Map<string, string>();
-  // Every header an auth service of this config could vouch for starts out removed, so a
-  // client's copy never reaches the backend unless an auth service set it on this very request.
-  const remove = new Set<string>(config.vouchedHeaders);
-
+  const allows = new AllowMerge(config.vouchedHeaders, rules);
   const calls: AuthCallRecord[] = [];
-  let reason: Reason = 'bypass';
-  let lastRule = '';
+  const dryRuns: Decision[] = [];
   for (const rule of rules) {
     if (!rule.matcher.needsAuth(view.input)) continue;
     const decision = await authenticate(rule, view, cancel, calls);
-    if (decision.kind === 'deny') return { decision, requestId, calls };
-    for (const [name, value] of decision.headersToSet) {
-      set.set(name, value);
-      remove.delete(name);
+    if (decision.kind === 'allow') {
+      allows.add(decision);
+    } else if (rule.settings.dryRun) {
+      dryRuns.push(decision);
+      allows.add(dryRunAllow(rule.settings));
+    } else {
+      return { decision: allows.deny(decision), requestId, calls, dryRuns };
     }
-    if (reason !== 'unavailable_loose') reason = decision.reason;
-    lastRule = rule.settings.name;
   }
-  return {
-    decision: { kind: 'allow', reason, rule: lastRule, headersToSet: [...set], headersToRemove: [...remove] },
-    requestId,
-    calls,
-  };
+  return { decision: allows.decision(), requestId, calls, dryRuns };
 }
 
 async function authenticate(
@@ -94,7 +90,7 @@ async function authenticate(
   if (view.input.method.toUpperCase() === 'CONNECT') {
     return deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS);
   }
-  const built = buildAuthRequest(settings, view);
+  const built = buildAuthRequest(settings, view, rule.headerMatchers);
   if (!built.ok) {
     if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
     // Counted with the bound's kind, but denied in every mode: only the client can cause it.

@@ -1,4 +1,5 @@
-import type { RuleSettings } from '../config';
+import { isConnectionHeader, type RuleSettings } from '../config';
+import type { StringMatcher } from '../matcher';
 import { utf8Bytes, type CheckView } from './check-request';
 import { B3_PREFIX, HOP_BY_HOP, TRACE_HEADERS } from './hop-by-hop';
 import type { AuthRequest } from './types';
@@ -22,11 +23,16 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 /**
  * Builds the HTTP request to the auth service the way the gateway documentation describes it: original method,
  * `service.path` + original path and query, Host, Content-Length, the token header(s), the
- * allowed headers and trace context, and the body only when enabled. Header values travel as
+ * allowed headers (by name, or by `headerMatchers` on the name), trace context and the rule's
+ * static headers, and the body only when enabled. Header values travel as
  * the bytes Envoy saw (UTF-8 text re-encoded, `header_map` raw bytes as they were); anything
  * an HTTP/1.1 message cannot carry unchanged makes the request invalid, never different.
  */
-export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthRequestResult {
+export function buildAuthRequest(
+  rule: RuleSettings,
+  view: CheckView,
+  headerMatchers: readonly StringMatcher[] = [],
+): AuthRequestResult {
   const { input } = view;
   if (!TOKEN.test(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 
@@ -65,6 +71,13 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
     const bad = copy(name);
     if (bad) return { ok: false, invalid: bad };
   }
+  if (headerMatchers.length > 0) {
+    for (const name of src.keys()) {
+      if (headers[name] !== undefined || isConnectionHeader(name) || !matchesAny(headerMatchers, name)) continue;
+      const bad = copy(name);
+      if (bad) return { ok: false, invalid: bad };
+    }
+  }
   for (const name of TRACE_HEADERS) {
     const bad = copy(name);
     if (bad) return { ok: false, invalid: bad };
@@ -74,6 +87,13 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
       const bad = copy(name);
       if (bad) return { ok: false, invalid: bad };
     }
+  }
+  // Last, so a static header replaces a client's header of the same name, and counts once.
+  for (const header of rule.request.headersToAdd) {
+    const previous = headers[header.name];
+    if (previous !== undefined) size -= header.name.length + previous.length;
+    headers[header.name] = header.value;
+    size += header.name.length + header.value.length;
   }
   if (size > rule.request.maxHeaderBytes) {
     return {
@@ -87,4 +107,9 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
 function cut(body: Buffer, maxBytes: number): Buffer | undefined {
   if (maxBytes === 0 || body.length === 0) return undefined;
   return body.length > maxBytes ? body.subarray(0, maxBytes) : body;
+}
+
+function matchesAny(matchers: readonly StringMatcher[], name: string): boolean {
+  for (const m of matchers) if (m.match(name)) return true;
+  return false;
 }

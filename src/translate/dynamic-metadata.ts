@@ -1,0 +1,21 @@
+import type { Decision } from './types';
+
+/** google.protobuf.Struct with string values only, as protobufjs encodes it from a plain object. */
+export interface MetadataStruct {
+  fields: Record<string, { string_value: string }>;
+}
+
+/**
+ * CheckResponse.dynamic_metadata, which Envoy stores under `envoy.filters.http.ext_authz` for
+ * access logs, rate-limit descriptors and later filters: the auth response headers listed in
+ * `response.dynamicMetadata` (by lowercase name, as strings), and always the decision's `rule` and
+ * `reason`, on an OK and on a denial.
+ */
+export function toMetadataStruct(decision: Decision): MetadataStruct {
+  const fields: Record<string, { string_value: string }> = {};
+  const { metadata } = decision;
+  if (metadata) for (const name in metadata) fields[name] = { string_value: metadata[name] };
+  fields.rule = { string_value: decision.rule };
+  fields.reason = { string_value: decision.reason };
+  return { fields };
+}
