@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
 import { readCheckRequest } from '../translate';
+import { explainHeaders, formatHeaderPlan } from './explain-headers';
 import { loadConfigFile } from './load-config';
 import { serveConfigFile } from './serve';
 
@@ -106,8 +107,14 @@ async function explain(args: readonly string[]): Promise<number> {
     return 1;
   }
   const rules = config.rules.map((r) => ({ name: r.settings.name, enabled: r.settings.enabled, matcher: r.matcher }));
+  const plans = config.rules.map((r) => explainHeaders(r, view, config.vouchedHeaders));
   const list = explainRules(rules, view.input);
-  process.stdout.write(values.json ? explanationsToJson(list, view.input) : formatExplanations(list, view.input));
+  if (values.json) {
+    process.stdout.write(explanationsToJson(list.map((e, i) => ({ ...e, headers: plans[i] })), view.input));
+    return 0;
+  }
+  const plansText = config.rules.flatMap((r, i) => [`rule ${JSON.stringify(r.settings.name)} headers:`, ...formatHeaderPlan(plans[i])]);
+  process.stdout.write(`${formatExplanations(list, view.input)}${plansText.join('\n')}\n`);
   return 0;
 }
 
