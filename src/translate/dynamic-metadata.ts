@@ -1,8 +1,12 @@
 import type { Decision } from './types';
 
-/** google.protobuf.Struct with string values only, as protobufjs encodes it from a plain object. */
+/**
+ * google.protobuf.Struct with string values only, as protobufjs encodes it from a plain object.
+ * protobufjs defines the well-known types itself, with camelCase field names whatever `keepCase`
+ * says: `stringValue`, not `string_value`.
+ */
 export interface MetadataStruct {
-  fields: Record<string, { string_value: string }>;
+  fields: Record<string, { stringValue: string }>;
 }
 
 /**
@@ -12,10 +16,10 @@ export interface MetadataStruct {
  * `reason`, on an OK and on a denial.
  */
 export function toMetadataStruct(decision: Decision): MetadataStruct {
-  const fields: Record<string, { string_value: string }> = {};
+  const fields: Record<string, { stringValue: string }> = {};
   const { metadata } = decision;
-  if (metadata) for (const name in metadata) fields[name] = { string_value: metadata[name] };
-  fields.rule = { string_value: decision.rule };
-  fields.reason = { string_value: decision.reason };
+  if (metadata) for (const name in metadata) fields[name] = { stringValue: metadata[name] };
+  fields.rule = { stringValue: decision.rule };
+  fields.reason = { stringValue: decision.reason };
   return { fields };
 }
