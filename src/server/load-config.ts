@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type ConfigIssue, type RuleSettings } from '../config';
-import { compileHeaderNameMatchers, compileMatch, type RuleMatcher, type StringMatcher } from '../matcher';
+import { compileHeaderNameMatchers, compileMatch, type HeaderNameFilter, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
 import { Coalescer } from './coalescer';
@@ -19,7 +19,7 @@ export interface CompiledRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
   /** The StringMatchers of `request.allowedHeaders`, tried on each request header's name. */
-  readonly headerMatchers: readonly StringMatcher[];
+  readonly headerMatchers: HeaderNameFilter;
   readonly client: AuthClient;
   /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
   readonly limit: ConcurrencyLimit;

@@ -1,5 +1,5 @@
 import { isConnectionHeader, type RuleSettings } from '../config';
-import type { StringMatcher } from '../matcher';
+import type { HeaderNameFilter } from '../matcher';
 import { utf8Bytes, type CheckView } from './check-request';
 import { B3_PREFIX, HOP_BY_HOP, TRACE_HEADERS } from './hop-by-hop';
 import type { AuthRequest } from './types';
@@ -31,7 +31,7 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 export function buildAuthRequest(
   rule: RuleSettings,
   view: CheckView,
-  headerMatchers: readonly StringMatcher[] = [],
+  headerMatchers?: HeaderNameFilter,
 ): AuthRequestResult {
   const { input } = view;
   if (!TOKEN.test(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
@@ -71,9 +71,9 @@ export function buildAuthRequest(
     const bad = copy(name);
     if (bad) return { ok: false, invalid: bad };
   }
-  if (headerMatchers.length > 0) {
+  if (headerMatchers && !headerMatchers.empty) {
     for (const name of src.keys()) {
-      if (headers[name] !== undefined || isConnectionHeader(name) || !matchesAny(headerMatchers, name)) continue;
+      if (headers[name] !== undefined || isConnectionHeader(name) || !headerMatchers.matches(name)) continue;
       const bad = copy(name);
       if (bad) return { ok: false, invalid: bad };
     }
@@ -107,9 +107,4 @@ export function buildAuthRequest(
 function cut(body: Buffer, maxBytes: number): Buffer | undefined {
   if (maxBytes === 0 || body.length === 0) return undefined;
   return body.length > maxBytes ? body.subarray(0, maxBytes) : body;
-}
-
-function matchesAny(matchers: readonly StringMatcher[], name: string): boolean {
-  for (const m of matchers) if (m.match(name)) return true;
-  return false;
 }
