@@ -7,3 +7,4 @@ export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
 export { AUTH_HEADERS_TO_REMOVE, type Environment } from './parse-header-settings';
 export { StaticHeader } from './static-header';
+export { CONFIG_SCHEMA_FILE } from './schema-file';

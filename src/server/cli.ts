@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config';
+import { CONFIG_SCHEMA_FILE, ConfigError } from '../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
 import { readCheckRequest } from '../translate';
 import { explainHeaders, formatHeaderPlan } from './explain-headers';
@@ -13,6 +14,7 @@ const USAGE = `Usage:
                     [--header name=value ...] [--json]
                                              say, per rule, whether a request needs authentication and why
                                              (--host defaults to localhost: an empty host is always authenticated)
+  ext-authz-adapter schema                   print the JSON Schema of the config file (draft 2020-12), for editors
 `;
 
 /** Entry point of the `ext-authz-adapter` bin; resolves to the exit code. */
@@ -25,6 +27,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return validate(rest);
     case 'explain':
       return explain(rest);
+    case 'schema':
+      return schema(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -115,6 +119,15 @@ async function explain(args: readonly string[]): Promise<number> {
   }
   const plansText = config.rules.flatMap((r, i) => [`rule ${JSON.stringify(r.settings.name)} headers:`, ...formatHeaderPlan(plans[i])]);
   process.stdout.write(`${formatExplanations(list, view.input)}${plansText.join('\n')}\n`);
+  return 0;
+}
+
+async function schema(args: readonly string[]): Promise<number> {
+  if (args.length > 0) {
+    process.stderr.write(`schema takes no arguments, got ${args.join(' ')}\n${USAGE}`);
+    return 1;
+  }
+  process.stdout.write(await readFile(CONFIG_SCHEMA_FILE, 'utf8'));
   return 0;
 }
 
