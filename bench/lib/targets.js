@@ -6,14 +6,35 @@ const { freePort, start, stop, treeMemory, waitForLine, workDir } = require('./p
 const { waitUntilAnswering } = require('./verify');
 
 const ROOT = path.join(__dirname, '..', '..');
+
+/**
+ * A server under test, started and stoppable.
+ * @typedef {{
+ *   name: string,
+ *   child: import('./processes').BenchChild,
+ *   port: number,
+ *   adminPort?: number,
+ *   stop: () => Promise<void>,
+ *   memory: () => ReturnType<typeof treeMemory>,
+ * }} Target
+ */
+/**
+ * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, parity?: boolean, bin?: string }} AdapterOptions
+ */
 const START_TIMEOUT_MS = 15_000;
 
-/** ceiling-server.js or naive-server.js: they bind an ephemeral port and print it. */
+/**
+ * ceiling-server.js or naive-server.js: they bind an ephemeral port and print it.
+ * @param {string} name
+ * @param {string} script
+ * @param {string[]} [args]
+ * @returns {Promise<Target>}
+ */
 async function startNodeServer(name, script, args = []) {
   const child = start(name, process.execPath, [path.join(ROOT, 'bench', script), ...args], { pipeStdout: true });
   try {
     const [, port] = await waitForLine(child, /listening (\d+)/, START_TIMEOUT_MS);
-    child.stdout.resume();
+    child.stdout?.resume();
     return { name, child, port: Number(port), stop: () => stop(child), memory: () => treeMemory(child.pid) };
   } catch (err) {
     await stop(child);
@@ -25,8 +46,19 @@ async function startNodeServer(name, script, args = []) {
  * The adapter config the benchmark runs: one rule toward nginx, `/public/*` whitelisted,
  * `x-tenant` forwarded, x-user-id and x-user-role copied back. With `parity`, every header
  * feature of issue 14 is on as well (see PARITY_RULE).
+ * @param {AdapterOptions & { grpcPort: number, adminPort: number }} options
  */
-function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false, body = false, parity = false }) {
+function adapterConfig({
+  grpcPort,
+  adminPort,
+  authUrl,
+  workers = 1,
+  logLevel = 'info',
+  cache = false,
+  coalesce = false,
+  body = false,
+  parity = false,
+}) {
   return `grpc: { address: "127.0.0.1:${grpcPort}" }
 admin: { address: "127.0.0.1:${adminPort}" }
 log: { level: ${logLevel} }
@@ -56,6 +88,7 @@ const PARITY_ENV = { BENCH_API_KEY: 'bench-shared-secret' };
  * environment; the token removed upstream; an overwritten, an appended and a client header (two
  * Set-Cookie); the denial filter; dynamic metadata. nginx's /parity/ answers with all of them
  * and x-envoy-auth-headers-to-remove.
+ * @param {string} authUrl
  */
 const PARITY_RULE = (authUrl) => `    dryRun: true
     service: { url: "${authUrl}", path: /parity, timeout: 2s, mode: strict }
@@ -78,9 +111,16 @@ const PARITY_RULE = (authUrl) => `    dryRun: true
  */
 const SHIPPED_NODE_FLAGS = require('../../package.json')
   .scripts.start.split(' ')
-  .filter((arg) => arg.startsWith('--max-old-space-size='));
+  .filter((/** @type {string} */ arg) => arg.startsWith('--max-old-space-size='));
 
-/** `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered. */
+/**
+ * `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered.
+ * @param {string} label
+ * @param {AdapterOptions} options
+ * @param {Buffer} readyPayload
+ * @param {import('./verify').Expect} readyExpect
+ * @returns {Promise<Target>}
+ */
 async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const file = path.join(workDir(), `${label}.yaml`);

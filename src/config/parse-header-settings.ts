@@ -94,7 +94,10 @@ export function parseResponseHeaders(
   }
   for (const name of appendHeaders) {
     if (allowedHeaders.includes(name)) {
-      issues.add(keyPath(path, 'appendHeaders'), `"${name}" is also in response.allowedHeaders; a header is either overwritten or appended: keep it in one list`);
+      issues.add(
+        keyPath(path, 'appendHeaders'),
+        `"${name}" is also in response.allowedHeaders; a header is either overwritten or appended: keep it in one list`,
+      );
     }
   }
   const requestPath = path.replace(/response$/, 'request');
@@ -108,7 +111,10 @@ export function parseResponseHeaders(
   }
   for (const name of dynamicMetadata) {
     if (METADATA_KEYS.includes(name)) {
-      issues.add(keyPath(path, 'dynamicMetadata'), `"${name}" is a key the adapter sets itself (the rule and reason of the decision); rename the header`);
+      issues.add(
+        keyPath(path, 'dynamicMetadata'),
+        `"${name}" is a key the adapter sets itself (the rule and reason of the decision); rename the header`,
+      );
     }
   }
   return { appendHeaders, clientHeadersOnSuccess, clientHeaders, dynamicMetadata };
@@ -119,11 +125,7 @@ export function parseResponseHeaders(
  * Names are lowercased here; matchers are checked for what would make them never match and kept
  * as written, with their key paths, for src/matcher to compile.
  */
-function readAllowedHeaders(
-  value: unknown,
-  path: string,
-  issues: Issues,
-): { names: string[]; matchers: HeaderNameMatcherSource[] } {
+function readAllowedHeaders(value: unknown, path: string, issues: Issues): { names: string[]; matchers: HeaderNameMatcherSource[] } {
   const names: string[] = [];
   const matchers: HeaderNameMatcherSource[] = [];
   if (value === undefined || value === null) return { names, matchers };
@@ -141,7 +143,10 @@ function readAllowedHeaders(
       return;
     }
     if (typeof item !== 'string' || !TOKEN.test(item)) {
-      issues.add(at, `expected an HTTP header name (letters, digits, "-") or a StringMatcher such as { prefix: x-tenant- }, got ${describe(item)}`);
+      issues.add(
+        at,
+        `expected an HTTP header name (letters, digits, "-") or a StringMatcher such as { prefix: x-tenant- }, got ${describe(item)}`,
+      );
       return;
     }
     const name = item.toLowerCase();
@@ -192,7 +197,10 @@ function readRemovableHeaderNames(obj: RawObject | undefined, key: string, path:
     const at = Array.isArray(raw) ? keyPath(listPath, i) : listPath;
     const lower = typeof item === 'string' ? item.toLowerCase() : '';
     if (lower.startsWith(':') || lower === 'host') {
-      issues.add(at, `"${lower}" cannot be removed: without it the request is malformed, and Envoy ignores such a removal. Remove it from the list`);
+      issues.add(
+        at,
+        `"${lower}" cannot be removed: without it the request is malformed, and Envoy ignores such a removal. Remove it from the list`,
+      );
     } else if (!TOKEN.test(lower)) {
       issues.add(at, `expected an HTTP header name (letters, digits, "-"), got ${describe(item)}`);
     } else if (!out.includes(lower)) {
@@ -210,7 +218,10 @@ function readRemovableHeaderNames(obj: RawObject | undefined, key: string, path:
 function readStaticHeaders(value: unknown, path: string, issues: Issues, env: Environment): StaticHeader[] {
   if (value === undefined || value === null) return [];
   if (!isObject(value)) {
-    issues.add(path, `expected a mapping of header name to value, such as { x-gateway: edge, x-api-key: "\${AUTH_API_KEY}" }, got ${describe(value)}`);
+    issues.add(
+      path,
+      `expected a mapping of header name to value, such as { x-gateway: edge, x-api-key: "\${AUTH_API_KEY}" }, got ${describe(value)}`,
+    );
     return [];
   }
   const out: StaticHeader[] = [];
@@ -253,12 +264,18 @@ function resolveReferences(written: string, path: string, issues: Issues, env: E
     }
     const v = env[variable];
     if (v === undefined || v === '') {
-      issues.add(path, `environment variable ${variable} is ${v === undefined ? 'not set' : 'empty'}; set it, or write the value without \${${variable}}`);
+      issues.add(
+        path,
+        `environment variable ${variable} is ${v === undefined ? 'not set' : 'empty'}; set it, or write the value without \${${variable}}`,
+      );
       ok = false;
       return '';
     }
     if (BAD_VALUE.test(v)) {
-      issues.add(path, `environment variable ${variable} holds a CR, LF or other control character, which would split the header; its value is not shown`);
+      issues.add(
+        path,
+        `environment variable ${variable} holds a CR, LF or other control character, which would split the header; its value is not shown`,
+      );
       ok = false;
       return '';
     }

@@ -82,33 +82,137 @@ test('a non-ASCII value travels as its UTF-8 bytes', () => {
 
 describe('bad input is a config error with its key path', () => {
   test.each<[string, Record<string, unknown>, string]>([
-    ['allowedHeaders: a name that is not a token', { request: { allowedHeaders: ['x-ok', 'x bad'] } }, 'rules[0].request.allowedHeaders[1]: expected an HTTP header name'],
-    ['allowedHeaders: a connection header', { request: { allowedHeaders: ['Upgrade'] } }, 'rules[0].request.allowedHeaders[0]: "upgrade" describes a connection'],
-    ['allowedHeaders: neither name nor matcher', { request: { allowedHeaders: [42] } }, 'rules[0].request.allowedHeaders[0]: expected an HTTP header name'],
-    ['allowedHeaders: an upper-case literal that never matches', { request: { allowedHeaders: [{ prefix: 'X-Tenant-' }] } }, 'rules[0].request.allowedHeaders[0].prefix: header names are compared lowercased'],
-    ['allowedHeaders: a literal with a space', { request: { allowedHeaders: [{ contains: 'a b' }] } }, 'rules[0].request.allowedHeaders[0].contains: "a b" holds a character no header name has'],
-    ['headersToAdd: a name that is not a token', { request: { headersToAdd: { 'x api': 'v' } } }, 'rules[0].request.headersToAdd.x api: expected an HTTP header name'],
-    ['headersToAdd: a framing header', { request: { headersToAdd: { 'Content-Length': '1' } } }, 'rules[0].request.headersToAdd.Content-Length: "content-length" describes a connection'],
-    ['headersToAdd: CR LF in the value', { request: { headersToAdd: { 'x-a': 'v\r\nx-admin: 1' } } }, 'rules[0].request.headersToAdd.x-a: the value holds a CR, LF'],
-    ['headersToAdd: a number', { request: { headersToAdd: { 'x-a': 1 } } }, 'rules[0].request.headersToAdd.x-a: expected a string value (quote it)'],
-    ['headersToAdd: not a mapping', { request: { headersToAdd: ['x-a: 1'] } }, 'rules[0].request.headersToAdd: expected a mapping of header name to value'],
-    ['headersToAdd: the same name twice', { request: { headersToAdd: { 'x-a': '1', 'X-A': '2' } } }, 'rules[0].request.headersToAdd.X-A: "x-a" is given twice'],
-    ['headersToAdd: a token header', { request: { headersToAdd: { authorization: 'Bearer x' } } }, 'rules[0].request.headersToAdd.authorization: is also request.tokenHeader'],
-    ['headersToAdd: a forwarded header', { request: { allowedHeaders: ['x-a'], headersToAdd: { 'x-a': '1' } } }, 'rules[0].request.headersToAdd.x-a: is also in request.allowedHeaders'],
-    ['headersToAdd: a bad reference', { request: { headersToAdd: { 'x-a': '${1X}' } } }, 'rules[0].request.headersToAdd.x-a: ${1X} is not a variable reference'],
-    ['headersToAdd: an unclosed reference', { request: { headersToAdd: { 'x-a': '${AUTH_API_KEY' } } }, 'rules[0].request.headersToAdd.x-a: holds "${" without a closing "}"'],
-    ['removeHeaders: a pseudo-header', { request: { removeHeaders: ['authorization', ':path'] } }, 'rules[0].request.removeHeaders[1]: ":path" cannot be removed'],
+    [
+      'allowedHeaders: a name that is not a token',
+      { request: { allowedHeaders: ['x-ok', 'x bad'] } },
+      'rules[0].request.allowedHeaders[1]: expected an HTTP header name',
+    ],
+    [
+      'allowedHeaders: a connection header',
+      { request: { allowedHeaders: ['Upgrade'] } },
+      'rules[0].request.allowedHeaders[0]: "upgrade" describes a connection',
+    ],
+    [
+      'allowedHeaders: neither name nor matcher',
+      { request: { allowedHeaders: [42] } },
+      'rules[0].request.allowedHeaders[0]: expected an HTTP header name',
+    ],
+    [
+      'allowedHeaders: an upper-case literal that never matches',
+      { request: { allowedHeaders: [{ prefix: 'X-Tenant-' }] } },
+      'rules[0].request.allowedHeaders[0].prefix: header names are compared lowercased',
+    ],
+    [
+      'allowedHeaders: a literal with a space',
+      { request: { allowedHeaders: [{ contains: 'a b' }] } },
+      'rules[0].request.allowedHeaders[0].contains: "a b" holds a character no header name has',
+    ],
+    [
+      'headersToAdd: a name that is not a token',
+      { request: { headersToAdd: { 'x api': 'v' } } },
+      'rules[0].request.headersToAdd.x api: expected an HTTP header name',
+    ],
+    [
+      'headersToAdd: a framing header',
+      { request: { headersToAdd: { 'Content-Length': '1' } } },
+      'rules[0].request.headersToAdd.Content-Length: "content-length" describes a connection',
+    ],
+    [
+      'headersToAdd: CR LF in the value',
+      { request: { headersToAdd: { 'x-a': 'v\r\nx-admin: 1' } } },
+      'rules[0].request.headersToAdd.x-a: the value holds a CR, LF',
+    ],
+    [
+      'headersToAdd: a number',
+      { request: { headersToAdd: { 'x-a': 1 } } },
+      'rules[0].request.headersToAdd.x-a: expected a string value (quote it)',
+    ],
+    [
+      'headersToAdd: not a mapping',
+      { request: { headersToAdd: ['x-a: 1'] } },
+      'rules[0].request.headersToAdd: expected a mapping of header name to value',
+    ],
+    [
+      'headersToAdd: the same name twice',
+      { request: { headersToAdd: { 'x-a': '1', 'X-A': '2' } } },
+      'rules[0].request.headersToAdd.X-A: "x-a" is given twice',
+    ],
+    [
+      'headersToAdd: a token header',
+      { request: { headersToAdd: { authorization: 'Bearer x' } } },
+      'rules[0].request.headersToAdd.authorization: is also request.tokenHeader',
+    ],
+    [
+      'headersToAdd: a forwarded header',
+      { request: { allowedHeaders: ['x-a'], headersToAdd: { 'x-a': '1' } } },
+      'rules[0].request.headersToAdd.x-a: is also in request.allowedHeaders',
+    ],
+    [
+      'headersToAdd: a bad reference',
+      { request: { headersToAdd: { 'x-a': '${1X}' } } },
+      'rules[0].request.headersToAdd.x-a: ${1X} is not a variable reference',
+    ],
+    [
+      'headersToAdd: an unclosed reference',
+      { request: { headersToAdd: { 'x-a': '${AUTH_API_KEY' } } },
+      'rules[0].request.headersToAdd.x-a: holds "${" without a closing "}"',
+    ],
+    [
+      'removeHeaders: a pseudo-header',
+      { request: { removeHeaders: ['authorization', ':path'] } },
+      'rules[0].request.removeHeaders[1]: ":path" cannot be removed',
+    ],
     ['removeHeaders: host', { request: { removeHeaders: ['Host'] } }, 'rules[0].request.removeHeaders[0]: "host" cannot be removed'],
-    ['removeHeaders: not a token', { request: { removeHeaders: ['x y'] } }, 'rules[0].request.removeHeaders[0]: expected an HTTP header name'],
-    ['removeHeaders: a header the auth service sets', { request: { removeHeaders: ['x-user-id'] }, response: { allowedHeaders: ['x-user-id'] } }, 'rules[0].request.removeHeaders: "x-user-id" is also a header the auth service sets upstream'],
-    ['appendHeaders: not a token', { response: { appendHeaders: ['x(y)'] } }, 'rules[0].response.appendHeaders[0]: expected an HTTP header name'],
-    ['appendHeaders: also overwritten', { response: { allowedHeaders: ['x-groups'], appendHeaders: ['x-groups'] } }, 'rules[0].response.appendHeaders: "x-groups" is also in response.allowedHeaders'],
-    ['appendHeaders: a framing header', { response: { appendHeaders: ['transfer-encoding'] } }, 'rules[0].response.appendHeaders[0]: "transfer-encoding" describes a connection'],
-    ['clientHeadersOnSuccess: not a token', { response: { clientHeadersOnSuccess: ['set cookie'] } }, 'rules[0].response.clientHeadersOnSuccess[0]: expected an HTTP header name'],
-    ['clientHeaders: not a token', { response: { clientHeaders: ['www authenticate'] } }, 'rules[0].response.clientHeaders[0]: expected an HTTP header name'],
-    ['dynamicMetadata: not a token', { response: { dynamicMetadata: ['x user'] } }, 'rules[0].response.dynamicMetadata[0]: expected an HTTP header name'],
-    ['dynamicMetadata: a key the adapter sets', { response: { dynamicMetadata: ['reason'] } }, 'rules[0].response.dynamicMetadata: "reason" is a key the adapter sets itself'],
-    ['x-envoy-auth-headers-to-remove forwarded', { response: { allowedHeaders: ['x-envoy-auth-headers-to-remove'] } }, 'rules[0].response.allowedHeaders: "x-envoy-auth-headers-to-remove" is the auth service\'s instruction'],
+    [
+      'removeHeaders: not a token',
+      { request: { removeHeaders: ['x y'] } },
+      'rules[0].request.removeHeaders[0]: expected an HTTP header name',
+    ],
+    [
+      'removeHeaders: a header the auth service sets',
+      { request: { removeHeaders: ['x-user-id'] }, response: { allowedHeaders: ['x-user-id'] } },
+      'rules[0].request.removeHeaders: "x-user-id" is also a header the auth service sets upstream',
+    ],
+    [
+      'appendHeaders: not a token',
+      { response: { appendHeaders: ['x(y)'] } },
+      'rules[0].response.appendHeaders[0]: expected an HTTP header name',
+    ],
+    [
+      'appendHeaders: also overwritten',
+      { response: { allowedHeaders: ['x-groups'], appendHeaders: ['x-groups'] } },
+      'rules[0].response.appendHeaders: "x-groups" is also in response.allowedHeaders',
+    ],
+    [
+      'appendHeaders: a framing header',
+      { response: { appendHeaders: ['transfer-encoding'] } },
+      'rules[0].response.appendHeaders[0]: "transfer-encoding" describes a connection',
+    ],
+    [
+      'clientHeadersOnSuccess: not a token',
+      { response: { clientHeadersOnSuccess: ['set cookie'] } },
+      'rules[0].response.clientHeadersOnSuccess[0]: expected an HTTP header name',
+    ],
+    [
+      'clientHeaders: not a token',
+      { response: { clientHeaders: ['www authenticate'] } },
+      'rules[0].response.clientHeaders[0]: expected an HTTP header name',
+    ],
+    [
+      'dynamicMetadata: not a token',
+      { response: { dynamicMetadata: ['x user'] } },
+      'rules[0].response.dynamicMetadata[0]: expected an HTTP header name',
+    ],
+    [
+      'dynamicMetadata: a key the adapter sets',
+      { response: { dynamicMetadata: ['reason'] } },
+      'rules[0].response.dynamicMetadata: "reason" is a key the adapter sets itself',
+    ],
+    [
+      'x-envoy-auth-headers-to-remove forwarded',
+      { response: { allowedHeaders: ['x-envoy-auth-headers-to-remove'] } },
+      'rules[0].response.allowedHeaders: "x-envoy-auth-headers-to-remove" is the auth service\'s instruction',
+    ],
     ['dryRun: not a boolean', { dryRun: 'yes' }, 'rules[0].dryRun: expected true or false'],
   ])('%s', (_name, rule, expected) => {
     expect(only(rule)).toContain(expected);

@@ -6,7 +6,10 @@ import { compileHeaderNameMatchers } from '../../src/matcher';
 
 function filter(...matchers: unknown[]) {
   const issues = new Issues();
-  const f = compileHeaderNameMatchers(matchers.map((matcher, i) => ({ path: `allowedHeaders[${i}]`, matcher })), issues);
+  const f = compileHeaderNameMatchers(
+    matchers.map((matcher, i) => ({ path: `allowedHeaders[${i}]`, matcher })),
+    issues,
+  );
   expect(issues.list).toEqual([]);
   return f;
 }

@@ -74,7 +74,8 @@ function rule(name: string, body: string, url = auth.url, path = `/${name}`): st
 
 async function start(rules: string, options: { logger?: pino.Logger; exposeConfig?: boolean } = {}): Promise<TestAdapter> {
   let yaml = configYaml(rules);
-  if (options.exposeConfig) yaml = yaml.replace('admin: { address: "127.0.0.1:0" }', 'admin: { address: "127.0.0.1:0", exposeConfig: true }');
+  if (options.exposeConfig)
+    yaml = yaml.replace('admin: { address: "127.0.0.1:0" }', 'admin: { address: "127.0.0.1:0", exposeConfig: true }');
   adapter = await TestAdapter.start(yaml, { logger: options.logger });
   return adapter;
 }
@@ -105,7 +106,11 @@ async function runCli(args: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('1. dynamic metadata', () => {
-  const RULE = () => rule('orders', '    response: { allowedHeaders: [x-user-id], dynamicMetadata: [x-user-id, x-tenant, x-absent] }\n    match: { mode: whitelist, conditions: [{ path: /public/* }] }\n');
+  const RULE = () =>
+    rule(
+      'orders',
+      '    response: { allowedHeaders: [x-user-id], dynamicMetadata: [x-user-id, x-tenant, x-absent] }\n    match: { mode: whitelist, conditions: [{ path: /public/* }] }\n',
+    );
 
   test('on an OK: each listed header the service returned, as a string, and always rule and reason', async () => {
     const a = await start(RULE());
@@ -114,7 +119,7 @@ describe('1. dynamic metadata', () => {
     expect(metadataOf(res)).toEqual({ 'x-user-id': 'u-1', 'x-tenant': 'a,b', rule: 'orders', reason: 'auth_allowed' });
   });
 
-  test('on a denial: the denying answer\'s listed headers, rule and reason', async () => {
+  test("on a denial: the denying answer's listed headers, rule and reason", async () => {
     const a = await start(RULE());
     const res = await a.client.check(checkRequest({ path: '/deny' }));
     expect(res.denied_response?.status?.code).toBe(401);
@@ -168,7 +173,8 @@ describe('3. request.headersToAdd', () => {
       rule('plain', '    request: { maxHeaderBytes: 1024 }\n') +
       rule('keyed', `    request: { maxHeaderBytes: 1024, headersToAdd: { x-api-key: "\${${SECRET_VAR}}" } }\n`);
     const a = await start(rules);
-    const request = (pin: string) => checkRequest({ path: '/x', headers: { authorization: `Bearer ${'t'.repeat(200)}` }, contextExtensions: { rule: pin } });
+    const request = (pin: string) =>
+      checkRequest({ path: '/x', headers: { authorization: `Bearer ${'t'.repeat(200)}` }, contextExtensions: { rule: pin } });
     expect((await a.client.check(request('plain'))).status?.code).toBe(0);
     const res = await a.client.check(request('keyed'));
     expect(res.denied_response?.status?.code).toBe(431);
@@ -288,7 +294,9 @@ describe('4. dryRun', () => {
     const res = await a.client.check(checkRequest({ path: '/orders' }));
     expect(res.status?.code).toBe(0);
     expect(okHeaders(res)).toEqual({ 'x-user-id': 'u-1' });
-    expect(sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'dry run: would have denied')).toMatchObject({
+    expect(
+      sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'dry run: would have denied'),
+    ).toMatchObject({
       rule: 'shadow',
       reason: 'unavailable_strict',
     });
@@ -341,7 +349,10 @@ describe('request.allowedHeaders with StringMatchers', () => {
 describe('request.removeHeaders', () => {
   test('are removed upstream on every OK, authenticated or bypassed', async () => {
     const a = await start(
-      rule('orders', '    request: { removeHeaders: [authorization, X-Api-Token] }\n    match: { mode: whitelist, conditions: [{ path: /public/* }] }\n'),
+      rule(
+        'orders',
+        '    request: { removeHeaders: [authorization, X-Api-Token] }\n    match: { mode: whitelist, conditions: [{ path: /public/* }] }\n',
+      ),
     );
     for (const path of ['/x', '/public/x']) {
       const res = await a.client.check(checkRequest({ path, headers: { authorization: 'Bearer t' } }));
@@ -352,7 +363,7 @@ describe('request.removeHeaders', () => {
 });
 
 describe('response.appendHeaders beside response.allowedHeaders', () => {
-  test('x-user-id overwrites; every x-groups value is added, the first replacing the client\'s copy', async () => {
+  test("x-user-id overwrites; every x-groups value is added, the first replacing the client's copy", async () => {
     const a = await start(rule('orders', '    response: { allowedHeaders: [x-user-id], appendHeaders: [x-groups] }\n'));
     const res = await a.client.check(checkRequest({ path: '/identity', headers: { 'x-groups': 'admins', 'x-user-id': 'root' } }));
     expect(okEntries(res)).toEqual([
@@ -363,7 +374,7 @@ describe('response.appendHeaders beside response.allowedHeaders', () => {
     expect(res.ok_response?.headers_to_remove).not.toContain('x-groups');
   });
 
-  test('when the service returns none, the client\'s copy (and its underscore twin) is removed', async () => {
+  test("when the service returns none, the client's copy (and its underscore twin) is removed", async () => {
     const a = await start(rule('orders', '    response: { allowedHeaders: [x-user-id], appendHeaders: [x-groups] }\n'));
     const res = await a.client.check(checkRequest({ path: '/other', headers: { 'x-groups': 'admins' } }));
     expect(okEntries(res)).toEqual([]);
@@ -387,11 +398,16 @@ describe('response.appendHeaders beside response.allowedHeaders', () => {
 describe('response.clientHeadersOnSuccess', () => {
   test('two Set-Cookie values reach the client on an OK, each appended; none goes upstream; the answer is never reused', async () => {
     const a = await start(
-      rule('orders', '    response: { allowedHeaders: [x-user-id], clientHeadersOnSuccess: [set-cookie] }\n    cache: { ttl: 30s }\n    coalesce: true\n'),
+      rule(
+        'orders',
+        '    response: { allowedHeaders: [x-user-id], clientHeadersOnSuccess: [set-cookie] }\n    cache: { ttl: 30s }\n    coalesce: true\n',
+      ),
     );
     const request = checkRequest({ path: '/cookies', headers: { authorization: 'Bearer same' } });
     const res = await a.client.check(request);
-    expect((res.ok_response?.response_headers_to_add ?? []).map((h) => [h.header.key, h.header.value, h.append?.value, h.append_action])).toEqual([
+    expect(
+      (res.ok_response?.response_headers_to_add ?? []).map((h) => [h.header.key, h.header.value, h.append?.value, h.append_action]),
+    ).toEqual([
       ['set-cookie', 'sid=1; HttpOnly', true, APPEND_IF_EXISTS_OR_ADD],
       ['set-cookie', 'csrf=2', true, APPEND_IF_EXISTS_OR_ADD],
     ]);

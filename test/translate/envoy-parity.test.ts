@@ -49,7 +49,10 @@ describe('static headers and the decision-cache key', () => {
   });
 
   test('a client header of the same name (forwarded by a matcher) is replaced, not doubled', () => {
-    const settings = rule({ request: { allowedHeaders: [{ prefix: 'x-api' }], headersToAdd: { 'x-api-key': '${KEY}' } } }, { KEY: 'server' });
+    const settings = rule(
+      { request: { allowedHeaders: [{ prefix: 'x-api' }], headersToAdd: { 'x-api-key': '${KEY}' } } },
+      { KEY: 'server' },
+    );
     expect(built(settings, { 'x-api-key': 'client', 'x-api-version': '2' }).headers).toMatchObject({
       'x-api-key': 'server',
       'x-api-version': '2',
@@ -63,7 +66,10 @@ describe('x-envoy-auth-headers-to-remove', () => {
     [' Authorization ,X-Debug,, x-debug ', ['authorization', 'x-debug']],
     [':path, :authority, host, Host', []],
     ['bad name, x\u00e9, x-ok', ['x-ok']],
-    [['a', 'b, c'], ['a', 'b', 'c']],
+    [
+      ['a', 'b, c'],
+      ['a', 'b', 'c'],
+    ],
   ])('%j removes %j', (value, expected) => {
     expect(requestedRemovals(value)).toEqual(expected);
   });
@@ -71,7 +77,12 @@ describe('x-envoy-auth-headers-to-remove', () => {
 
 describe('toCheckResponse', () => {
   const settings = rule({
-    response: { allowedHeaders: ['x-user-id'], appendHeaders: ['x-groups'], clientHeadersOnSuccess: ['set-cookie'], dynamicMetadata: ['x-user-id'] },
+    response: {
+      allowedHeaders: ['x-user-id'],
+      appendHeaders: ['x-groups'],
+      clientHeadersOnSuccess: ['set-cookie'],
+      dynamicMetadata: ['x-user-id'],
+    },
   });
   const answer = {
     status: 200,
