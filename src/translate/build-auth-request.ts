@@ -54,7 +54,8 @@ export function buildAuthRequest(
   const opaque = view.opaqueHeaders;
   const copy = (name: string): string | undefined => {
     const text = src.get(name);
-    if (text === undefined || HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length') return undefined;
+    // A name already copied (listed twice, or matched and also a trace header) counts once.
+    if (text === undefined || HOP_BY_HOP.has(name) || headers[name] !== undefined) return undefined;
     if (!TOKEN.test(name)) return 'a header name is not an HTTP token';
     const value = opaque?.get(name) ?? utf8Bytes(text);
     if (BAD_VALUE.test(value)) return `header ${name} holds a control character`;
@@ -73,7 +74,7 @@ export function buildAuthRequest(
   }
   if (headerMatchers && !headerMatchers.empty) {
     for (const name of src.keys()) {
-      if (headers[name] !== undefined || isConnectionHeader(name) || !headerMatchers.matches(name)) continue;
+      if (isConnectionHeader(name) || !headerMatchers.matches(name)) continue;
       const bad = copy(name);
       if (bad) return { ok: false, invalid: bad };
     }
