@@ -1,4 +1,6 @@
+import { DEFAULTS } from './defaults';
 import { isConnectionHeader, readForwardedHeaderNames } from './forwarded-headers';
+import { isHttpToken } from './http-token';
 import { keyPath, type Issues } from './issues';
 import { describe, isObject, readHeaderNames, type RawObject } from './reader';
 import { StaticHeader } from './static-header';
@@ -13,7 +15,6 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  */
 export const AUTH_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$/;
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9a-zA-Z]*$/;
 // Field values may hold tab, space and obs-text, never CR, LF or NUL (RFC 9110 §5.5).
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
@@ -71,13 +72,13 @@ export function parseResponseHeaders(
   allowedHeaders: readonly string[],
   removeHeaders: readonly string[],
 ): ResponseHeaderSettings {
-  const appendHeaders = readForwardedHeaderNames(response, 'appendHeaders', path, issues, []);
-  const clientHeadersOnSuccess = readForwardedHeaderNames(response, 'clientHeadersOnSuccess', path, issues, []);
+  const appendHeaders = readForwardedHeaderNames(response, 'appendHeaders', path, issues, DEFAULTS.appendHeaders);
+  const clientHeadersOnSuccess = readForwardedHeaderNames(response, 'clientHeadersOnSuccess', path, issues, DEFAULTS.clientHeadersOnSuccess);
   const clientHeaders =
     response?.clientHeaders === undefined || response.clientHeaders === null
       ? undefined
       : readHeaderNames(response, 'clientHeaders', path, issues, []);
-  const dynamicMetadata = readHeaderNames(response, 'dynamicMetadata', path, issues, []);
+  const dynamicMetadata = readHeaderNames(response, 'dynamicMetadata', path, issues, DEFAULTS.dynamicMetadata);
 
   const lists: Array<[string, readonly string[]]> = [
     ['allowedHeaders', allowedHeaders],
@@ -142,7 +143,7 @@ function readAllowedHeaders(value: unknown, path: string, issues: Issues): { nam
       matchers.push({ path: at, matcher: item });
       return;
     }
-    if (typeof item !== 'string' || !TOKEN.test(item)) {
+    if (typeof item !== 'string' || !isHttpToken(item)) {
       issues.add(
         at,
         `expected an HTTP header name (letters, digits, "-") or a StringMatcher such as { prefix: x-tenant- }, got ${describe(item)}`,
@@ -201,7 +202,7 @@ function readRemovableHeaderNames(obj: RawObject | undefined, key: string, path:
         at,
         `"${lower}" cannot be removed: without it the request is malformed, and Envoy ignores such a removal. Remove it from the list`,
       );
-    } else if (!TOKEN.test(lower)) {
+    } else if (!isHttpToken(lower)) {
       issues.add(at, `expected an HTTP header name (letters, digits, "-"), got ${describe(item)}`);
     } else if (!out.includes(lower)) {
       out.push(lower);
@@ -227,7 +228,7 @@ function readStaticHeaders(value: unknown, path: string, issues: Issues, env: En
   const out: StaticHeader[] = [];
   for (const [rawName, written] of Object.entries(value)) {
     const at = keyPath(path, rawName);
-    if (!TOKEN.test(rawName)) {
+    if (!isHttpToken(rawName)) {
       issues.add(at, `expected an HTTP header name (letters, digits, "-"), got ${describe(rawName)}`);
       continue;
     }

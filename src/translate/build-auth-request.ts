@@ -1,7 +1,8 @@
-import { isConnectionHeader, type RuleSettings } from '../config';
+import { isConnectionHeader, isHttpToken, type RuleSettings } from '../config';
 import type { HeaderNameFilter } from '../matcher';
 import { utf8Bytes, type CheckView } from './check-request';
-import { B3_PREFIX, HOP_BY_HOP, TRACE_HEADERS } from './hop-by-hop';
+import { HOP_BY_HOP } from './hop-by-hop';
+import { B3_PREFIX, TRACE_HEADERS } from './trace-headers';
 import type { AuthRequest } from './types';
 
 export type AuthRequestResult =
@@ -14,7 +15,6 @@ export type AuthRequestResult =
    */
   | { readonly ok: false; readonly tooLarge: string };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII only: no space, no control character, nothing a parser could split on.
 const PATH_CHARS = /^[\x21-\x7e]*$/;
 // Field values may hold tab, space and obs-text, never CR, LF or NUL (RFC 9110 §5.5).
@@ -34,7 +34,7 @@ export function buildAuthRequest(
   headerMatchers?: HeaderNameFilter,
 ): AuthRequestResult {
   const { input } = view;
-  if (!TOKEN.test(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
+  if (!isHttpToken(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 
   const original = input.pathSafe ? input.path : view.rawPath;
   if (original.charCodeAt(0) !== 0x2f) return { ok: false, invalid: 'path is empty or does not start with "/"' };
@@ -56,7 +56,7 @@ export function buildAuthRequest(
     const text = src.get(name);
     // A name already copied (listed twice, or matched and also a trace header) counts once.
     if (text === undefined || HOP_BY_HOP.has(name) || headers[name] !== undefined) return undefined;
-    if (!TOKEN.test(name)) return 'a header name is not an HTTP token';
+    if (!isHttpToken(name)) return 'a header name is not an HTTP token';
     const value = opaque?.get(name) ?? utf8Bytes(text);
     if (BAD_VALUE.test(value)) return `header ${name} holds a control character`;
     headers[name] = value;

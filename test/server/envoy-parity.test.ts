@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { main } from '../../src/server/cli';
+import { main } from '../../src/server/runtime/cli';
 import { TestAdapter, configYaml, writeConfig } from '../helpers/adapter';
 import { TestAuthService, type AuthHandler } from '../helpers/auth-service';
 import { checkRequest, metadataOf, okHeaders, type DecodedCheckResponse } from '../helpers/check-client';

@@ -1,6 +1,6 @@
 import { Issues, parseConfigValue, type Environment, type RuleSettings } from '../../src/config';
 import { compileHeaderNameMatchers } from '../../src/matcher';
-import { decisionKey } from '../../src/server/decision-cache';
+import { decisionKey } from '../../src/server/auth-client';
 import {
   buildAuthRequest,
   dryRunAllow,
