@@ -73,7 +73,13 @@ export function parseResponseHeaders(
   removeHeaders: readonly string[],
 ): ResponseHeaderSettings {
   const appendHeaders = readForwardedHeaderNames(response, 'appendHeaders', path, issues, DEFAULTS.appendHeaders);
-  const clientHeadersOnSuccess = readForwardedHeaderNames(response, 'clientHeadersOnSuccess', path, issues, DEFAULTS.clientHeadersOnSuccess);
+  const clientHeadersOnSuccess = readForwardedHeaderNames(
+    response,
+    'clientHeadersOnSuccess',
+    path,
+    issues,
+    DEFAULTS.clientHeadersOnSuccess,
+  );
   const clientHeaders =
     response?.clientHeaders === undefined || response.clientHeaders === null
       ? undefined

@@ -28,11 +28,7 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
  * the bytes Envoy saw (UTF-8 text re-encoded, `header_map` raw bytes as they were); anything
  * an HTTP/1.1 message cannot carry unchanged makes the request invalid, never different.
  */
-export function buildAuthRequest(
-  rule: RuleSettings,
-  view: CheckView,
-  headerMatchers?: HeaderNameFilter,
-): AuthRequestResult {
+export function buildAuthRequest(rule: RuleSettings, view: CheckView, headerMatchers?: HeaderNameFilter): AuthRequestResult {
   const { input } = view;
   if (!isHttpToken(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 

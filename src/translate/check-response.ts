@@ -36,13 +36,15 @@ export function toCheckResponse(decision: Decision): CheckResponseMessage {
     if (headersToAppend && headersToAppend.length > 0) {
       headers.push(...firstOverwrites(headersToAppend, new Set(decision.headersToSet.map(([key]) => key))));
     }
-    const remove = removeRequested && removeRequested.length > 0 ? union(decision.headersToRemove, removeRequested) : [...decision.headersToRemove];
+    const remove =
+      removeRequested && removeRequested.length > 0 ? union(decision.headersToRemove, removeRequested) : [...decision.headersToRemove];
     return {
       status: { code: GRPC_OK },
       ok_response: {
         headers,
         headers_to_remove: remove,
-        ...(clientHeaders && clientHeaders.length > 0 && { response_headers_to_add: clientHeaders.map(([key, value]) => append(key, value)) }),
+        ...(clientHeaders &&
+          clientHeaders.length > 0 && { response_headers_to_add: clientHeaders.map(([key, value]) => append(key, value)) }),
       },
       dynamic_metadata,
     };

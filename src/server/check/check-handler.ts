@@ -61,7 +61,14 @@ function logDryRuns(logger: Logger, result: CheckResult): void {
   for (const would of result.dryRuns ?? []) {
     if (would.kind !== 'deny') continue;
     logger.info(
-      { requestId: loggedRequestId(result.requestId), rule: would.rule, dryRun: true, decision: 'deny', reason: would.reason, status: would.status },
+      {
+        requestId: loggedRequestId(result.requestId),
+        rule: would.rule,
+        dryRun: true,
+        decision: 'deny',
+        reason: would.reason,
+        status: would.status,
+      },
       'dry run: would have denied',
     );
   }

@@ -1,5 +1,13 @@
 import { DEFAULTS } from '../../config';
-import { buildAuthRequest, dryRunAllow, readCheckRequest, resolveOutcome, type CheckRequestMessage, type CheckView, type Decision } from '../../translate';
+import {
+  buildAuthRequest,
+  dryRunAllow,
+  readCheckRequest,
+  resolveOutcome,
+  type CheckRequestMessage,
+  type CheckView,
+  type Decision,
+} from '../../translate';
 import { askAuthService } from './ask-auth-service';
 import type { AuthCallRecord, Cancellation } from '../auth-client';
 import {

@@ -120,7 +120,12 @@ async function explain(args: readonly string[]): Promise<number> {
   const plans = config.rules.map((r) => explainHeaders(r, view, vouched));
   const list = explainRules(rules, view.input);
   if (values.json) {
-    process.stdout.write(explanationsToJson(list.map((e, i) => ({ ...e, headers: plans[i] })), view.input));
+    process.stdout.write(
+      explanationsToJson(
+        list.map((e, i) => ({ ...e, headers: plans[i] })),
+        view.input,
+      ),
+    );
     return 0;
   }
   const plansText = config.rules.flatMap((r, i) => [`rule ${JSON.stringify(r.settings.name)} headers:`, ...formatHeaderPlan(plans[i])]);
