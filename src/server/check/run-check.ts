@@ -101,6 +101,8 @@ async function decideForRule(rule: ServingRule, view: CheckView, cancel: Cancell
   if (answer === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
   // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
   if (answer === 'overloaded') return deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
+  // The adapter failed, not the service: denied in every mode, as an internal error worth a retry.
+  if (answer === 'local_failure') return deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
 
   // 6. Apply the rule's mode (translate/resolve-outcome.ts).
   return resolveOutcome(settings, answer);
