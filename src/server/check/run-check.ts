@@ -64,7 +64,8 @@ export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, 
 
       // 7. A dry run's denial is logged and counted, never answered (translate/dry-run.ts).
       if (decision.kind === 'deny') {
-        if (!rule.settings.dryRun) return result(allows.deny(decision));
+        // A caller that went away is not a would-be denial: nobody is listening, and the reason stays true.
+        if (!rule.settings.dryRun || decision.reason === 'cancelled') return result(allows.deny(decision));
         dryRuns.push(decision);
         allows.add(dryRunAllow(rule.settings));
         continue;
