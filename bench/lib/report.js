@@ -18,6 +18,7 @@ const ORDER = [
   'coalesce',
   'body',
   'bodyBaseline',
+  'parity',
   'ceilingFixed',
   'fixed',
 ];
