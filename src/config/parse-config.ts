@@ -46,6 +46,13 @@ export const DEFAULTS = {
   cacheMaxBytes: 32 * 1024 * 1024,
   drainDelayMs: 5_000,
   shutdownTimeoutMs: 15_000,
+  logFlushTimeoutMs: 2_000,
+  /** Room in a CheckRequest, besides the body, for the client's headers (Envoy's default bound is 60 KiB) and attributes. */
+  requestOverheadBytes: 128 * 1024,
+  grpcMaxRequestBytes: 1024 * 1024,
+  grpcMaxInFlightBytes: 64 * 1024 * 1024,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 5_000,
 } as const;
 
 /**
@@ -74,18 +81,20 @@ export function parseConfigText(text: string, issues: Issues): AdapterSettings |
 
 /** Parses an already-decoded document (tests and fuzzers feed values directly). */
 export function parseConfigValue(value: unknown, issues: Issues): AdapterSettings | undefined {
-  const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'rules']);
+  const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'workerHeartbeat', 'rules']);
   if (!root) return undefined;
 
-  const grpc = readObject(root.grpc, 'grpc', issues, ['address', 'tls']);
+  const grpc = readObject(root.grpc, 'grpc', issues, ['address', 'tls', 'maxRequestBytes', 'maxInFlightBytes']);
   const admin = readObject(root.admin, 'admin', issues, ['address', 'exposeConfig']);
   const log = readObject(root.log, 'log', issues, ['level']);
-  const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout']);
+  const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout', 'logFlushTimeout']);
+  const rules = parseRules(root.rules, issues);
 
   const settings: AdapterSettings = {
     grpc: {
       address: readAddress(grpc, 'address', 'grpc', issues, DEFAULTS.grpcAddress, false),
       tls: parseGrpcTls(grpc?.tls, 'grpc.tls', issues),
+      ...parseMessageBounds(grpc, rules, issues),
     },
     admin: {
       address: readAddress(admin, 'address', 'admin', issues, DEFAULTS.adminAddress, true),
@@ -95,9 +104,11 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
     shutdown: {
       drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, 0, HOUR_MS),
       timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, 0, HOUR_MS),
+      logFlushTimeoutMs: readDuration(shutdown, 'logFlushTimeout', 'shutdown', issues, DEFAULTS.logFlushTimeoutMs, 0, 60_000),
     },
     workers: parseWorkers(root.workers, issues),
-    rules: parseRules(root.rules, issues),
+    workerHeartbeat: parseHeartbeat(root.workerHeartbeat, issues),
+    rules,
   };
   return settings;
 }
@@ -124,6 +135,48 @@ function parseWorkers(value: unknown, issues: Issues): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256) return value;
   issues.add('workers', `expected a whole number from 1 to 256 or "auto", got ${describe(value)}`);
   return 1;
+}
+
+/**
+ * `grpc.maxRequestBytes` must hold the largest body a rule forwards plus the request's headers,
+ * or that rule's body bound could never be reached; its default grows to fit. The in-flight bound
+ * must hold at least one request of that size.
+ */
+function parseMessageBounds(
+  grpc: RawObject | undefined,
+  rules: readonly RuleSettings[],
+  issues: Issues,
+): { maxRequestBytes: number; maxInFlightBytes: number } {
+  let needed = 0;
+  let neededBy = '';
+  rules.forEach((rule, i) => {
+    if (!rule.request.body.enabled) return;
+    const bytes = rule.request.body.maxBytes + DEFAULTS.requestOverheadBytes;
+    if (bytes > needed) [needed, neededBy] = [bytes, `rules[${i}].request.body.maxBytes`];
+  });
+  const givenRequest = grpc?.maxRequestBytes !== undefined && grpc.maxRequestBytes !== null;
+  const maxRequestBytes = readInt(grpc, 'maxRequestBytes', 'grpc', issues, Math.max(DEFAULTS.grpcMaxRequestBytes, needed), 64 * 1024, 64 * 1024 * 1024);
+  if (givenRequest && maxRequestBytes < needed) {
+    issues.add(
+      'grpc.maxRequestBytes',
+      `${maxRequestBytes} is too small for ${neededBy} plus ${DEFAULTS.requestOverheadBytes} bytes of headers; expected at least ${needed}`,
+    );
+  }
+  const maxInFlightBytes = readInt(grpc, 'maxInFlightBytes', 'grpc', issues, Math.max(DEFAULTS.grpcMaxInFlightBytes, maxRequestBytes), 64 * 1024, 64 * 1024 ** 3);
+  if (maxInFlightBytes < maxRequestBytes) {
+    issues.add('grpc.maxInFlightBytes', `${maxInFlightBytes} is below grpc.maxRequestBytes (${maxRequestBytes}); expected at least that, or no large request could ever be served`);
+  }
+  return { maxRequestBytes, maxInFlightBytes };
+}
+
+function parseHeartbeat(value: unknown, issues: Issues): { intervalMs: number; timeoutMs: number } {
+  const hb = readObject(value, 'workerHeartbeat', issues, ['interval', 'timeout']);
+  const intervalMs = readDuration(hb, 'interval', 'workerHeartbeat', issues, DEFAULTS.heartbeatIntervalMs, 10, 60_000);
+  const timeoutMs = readDuration(hb, 'timeout', 'workerHeartbeat', issues, DEFAULTS.heartbeatTimeoutMs, 10, 10 * 60_000);
+  if (timeoutMs <= intervalMs) {
+    issues.add('workerHeartbeat.timeout', `${timeoutMs}ms must be longer than workerHeartbeat.interval (${intervalMs}ms), or a healthy worker would be replaced`);
+  }
+  return { intervalMs, timeoutMs };
 }
 
 function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSettings | undefined {

@@ -17,6 +17,10 @@ export interface GrpcTlsSettings {
 export interface GrpcSettings {
   readonly address: string;
   readonly tls?: GrpcTlsSettings;
+  /** Largest CheckRequest the gRPC server accepts; a larger one is refused (RESOURCE_EXHAUSTED) before it is decoded. */
+  readonly maxRequestBytes: number;
+  /** Bound on the CheckRequest bytes held by all checks in flight; past it a check is denied (503, `overloaded`). */
+  readonly maxInFlightBytes: number;
 }
 
 export interface AdminSettings {
@@ -27,6 +31,15 @@ export interface AdminSettings {
 
 export interface ShutdownSettings {
   readonly drainDelayMs: number;
+  readonly timeoutMs: number;
+  /** After the drain, how long the process waits for stdout to take the pending log lines before it exits without them. */
+  readonly logFlushTimeoutMs: number;
+}
+
+/** How the primary of a `workers: N` deployment tells a hung worker from a busy one. */
+export interface WorkerHeartbeatSettings {
+  readonly intervalMs: number;
+  /** A worker that has not answered a heartbeat for this long is reported not ready and replaced. */
   readonly timeoutMs: number;
 }
 
@@ -101,5 +114,6 @@ export interface AdapterSettings {
   readonly shutdown: ShutdownSettings;
   /** Worker processes sharing the gRPC port; 1 runs in-process. */
   readonly workers: number;
+  readonly workerHeartbeat: WorkerHeartbeatSettings;
   readonly rules: readonly RuleSettings[];
 }

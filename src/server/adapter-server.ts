@@ -2,6 +2,8 @@ import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { InFlightBytes } from './in-flight-bytes';
+import { SharedRender } from './shared-render';
 import { ConfigError, redactUrls } from '../config';
 import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
@@ -41,6 +43,7 @@ export class AdapterServer {
   private readonly grpcCredentials: GrpcCredentials;
   private readonly health: HealthImplementation;
   private readonly admin: http.Server | undefined;
+  private readonly inFlightBytes = new InFlightBytes();
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private draining = false;
@@ -61,24 +64,28 @@ export class AdapterServer {
     serveAdmin: boolean,
   ) {
     this.config = initial;
-    this.grpcServer = new grpc.Server();
+    // Fixed when the server is made: a reload of grpc.maxRequestBytes needs a restart.
+    this.grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': initial.settings.grpc.maxRequestBytes });
     this.grpcCredentials = createGrpcCredentials(initial.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
     this.health.addToServer(this.grpcServer);
-    this.grpcServer.addService(authorizationService(), {
+    this.grpcServer.addService(this.inFlightBytes.measure(authorizationService()), {
       Check: createCheckHandler({
         config: () => this.config,
         logger,
         metrics,
         track: (delta) => this.track(delta),
+        admit: (request) => this.inFlightBytes.admit(request, this.config.settings.grpc.maxInFlightBytes),
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
     metrics.reportCacheBytes(() => this.config.rules);
+    metrics.reportInFlightBytes(() => this.inFlightBytes.held);
+    const metricsText = new SharedRender(() => metrics.registry.metrics());
     this.admin =
       serveAdmin && initial.settings.admin.address
         ? createAdminServer({
-            metrics: () => metrics.registry.metrics(),
+            metrics: () => metricsText.get(),
             metricsContentType: metrics.registry.contentType,
             ready: () => this.ready,
             config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),

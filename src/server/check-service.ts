@@ -13,6 +13,8 @@ export interface CheckServiceDeps {
   readonly metrics: Metrics;
   /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
   track(delta: 1 | -1): void;
+  /** Charges the request against `grpc.maxInFlightBytes`: the release to call once answered, or undefined to refuse. */
+  admit(request: CheckRequestMessage): (() => void) | undefined;
 }
 
 const INTERNAL_ERROR: Decision = {
@@ -21,6 +23,16 @@ const INTERNAL_ERROR: Decision = {
   rule: '',
   status: 403,
   headers: [],
+  body: Buffer.alloc(0),
+};
+
+/** Past `grpc.maxInFlightBytes`: the adapter's own bound, so denied in every mode, like `service.maxConcurrent`. */
+const OVER_IN_FLIGHT_BYTES: Decision = {
+  kind: 'deny',
+  reason: 'overloaded',
+  rule: '',
+  status: 503,
+  headers: [['retry-after', '1']],
   body: Buffer.alloc(0),
 };
 
@@ -40,10 +52,15 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
     deps.track(1);
+    const release = deps.admit(call.request);
     try {
       let result: CheckResult;
       try {
-        result = await runCheck(config, call.request, cancel);
+        if (release) result = await runCheck(config, call.request, cancel);
+        else {
+          metrics.countRefusal('in_flight_bytes');
+          result = { decision: OVER_IN_FLIGHT_BYTES, requestId: '', calls: [] };
+        }
       } catch (err) {
         logger.error({ err }, 'check failed unexpectedly; denying');
         result = { decision: INTERNAL_ERROR, requestId: '', calls: [] };
@@ -53,6 +70,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
       metrics.observeCheck(result.decision, result.calls, seconds);
       if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
     } finally {
+      release?.();
       deps.track(-1);
     }
   }
@@ -61,15 +79,18 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
 
 /** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */
 export const MAX_LOGGED_REQUEST_ID = 128;
+/** One past the longest configured rule name, so a longer name shows as cut. */
+export const MAX_LOGGED_RULE_NAME = 64;
 
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
   const { decision, calls } = result;
-  const { requestId } = result;
+  const { requestId, requestedRule } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
   logger.info(
     {
       requestId: requestId.length > MAX_LOGGED_REQUEST_ID ? requestId.slice(0, MAX_LOGGED_REQUEST_ID) : requestId,
       rule: decision.rule,
+      requestedRule: requestedRule === undefined ? undefined : requestedRule.slice(0, MAX_LOGGED_RULE_NAME),
       decision: decision.kind,
       reason: decision.reason,
       status: decision.kind === 'deny' ? decision.status : undefined,

@@ -162,6 +162,19 @@ export class Metrics {
     help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
     registers: [this.registry],
   });
+  private readonly refusals = new Counter({
+    name: 'ext_authz_checks_refused_total',
+    help: 'Checks refused (503, overloaded) by a process-wide bound before any rule ran, by bound (in_flight_bytes).',
+    labelNames: ['bound'] as const,
+    registers: [this.registry],
+  });
+  private readInFlightBytes: () => number = () => 0;
+  private readonly inFlightBytes: Gauge = new Gauge({
+    name: 'ext_authz_check_bytes_in_flight',
+    help: 'CheckRequest bytes held by the checks in flight (bounded by grpc.maxInFlightBytes).',
+    registers: [this.registry],
+    collect: (): void => this.inFlightBytes.set(this.readInFlightBytes()),
+  });
   /** Read at scrape time, so counting calls in flight costs the hot path nothing here. */
   private readInFlight: () => number = () => 0;
   private readonly inFlight: Gauge = new Gauge({
@@ -198,6 +211,14 @@ export class Metrics {
 
   reportInFlight(read: () => number): void {
     this.readInFlight = read;
+  }
+
+  reportInFlightBytes(read: () => number): void {
+    this.readInFlightBytes = read;
+  }
+
+  countRefusal(bound: 'in_flight_bytes'): void {
+    this.refusals.inc({ bound });
   }
 
   reportCacheBytes(read: () => readonly CompiledRule[]): void {

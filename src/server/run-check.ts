@@ -22,7 +22,16 @@ export interface CheckResult {
   readonly decision: Decision;
   readonly requestId: string;
   readonly calls: readonly AuthCallRecord[];
+  /** For `unknown_rule`: the name the route asked for, as the client sent it (cap it before logging). */
+  readonly requestedRule?: string;
 }
+
+/**
+ * The `rule` of an `unknown_rule` denial. The name a route asks for reaches the adapter from the
+ * request, so it never becomes a metric label (each distinct name would be a new series for good);
+ * parentheses cannot appear in a configured rule name.
+ */
+export const UNKNOWN_RULE = '(unknown)';
 
 const EMPTY = Buffer.alloc(0);
 /** Status for a CheckRequest the adapter cannot evaluate: Envoy sent something malformed. */
@@ -54,7 +63,7 @@ export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, c
   const requestId = view.requestId;
   const rules = selectRules(config, view.ruleName);
   if (!rules) {
-    return { decision: deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError), requestId, calls: [] };
+    return { decision: deny('unknown_rule', UNKNOWN_RULE, DEFAULTS.statusOnError), requestId, calls: [], requestedRule: view.ruleName };
   }
 
   const set = new Map<string, string>();

@@ -10,6 +10,7 @@ import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import { Metrics, createReloadCounter } from './metrics';
 import { redactConfig } from './redact-config';
+import { SharedRender } from './shared-render';
 import { watchConfigFile } from './watch-config';
 
 /**
@@ -99,9 +100,10 @@ export class WorkerSupervisor {
         this.set(aliveWorkers());
       },
     });
+    const metricsText = new SharedRender(() => this.aggregateMetrics());
     this.admin = config.settings.admin.address
       ? createAdminServer({
-          metrics: () => this.aggregateMetrics(),
+          metrics: () => metricsText.get(),
           metricsContentType: this.registry.contentType,
           ready: () => !this.draining && aliveWorkers() > 0,
           config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),
