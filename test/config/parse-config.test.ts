@@ -56,9 +56,26 @@ describe('parseConfigText', () => {
     ['rules:\n  - name: a\n    service: { url: "http://a:1", tls: { ca: ca.pem } }\n', 'rules[0].service.tls: only applies to an https:// url'],
     ['rules:\n  - name: a\n    service: { url: "https://a:1", tls: { cert: c.pem } }\n', 'rules[0].service.tls: cert and key go together'],
     ['rules:\n  - name: a\n    name: b\n', 'YAML syntax: Map keys must be unique'],
+    [
+      'grpc: { maxRequestBytes: 200000 }\nrules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 100000 } }\n',
+      'grpc.maxRequestBytes: 200000 is too small for rules[0].request.body.maxBytes plus 131072 bytes of headers; expected at least 231072',
+    ],
+    ['grpc: { maxRequestBytes: 1048576, maxInFlightBytes: 524288 }\n' + MINIMAL, 'grpc.maxInFlightBytes: 524288 is below grpc.maxRequestBytes (1048576)'],
+    ['workerHeartbeat: { interval: 2s, timeout: 1s }\n' + MINIMAL, 'workerHeartbeat.timeout: 1000ms must be longer than workerHeartbeat.interval (2000ms)'],
+    ['shutdown: { logFlushTimeout: 2m }\n' + MINIMAL, 'shutdown.logFlushTimeout: expected a duration'],
   ])('reports the key path and the fix: %#', (text, expected) => {
     const { issues } = parse(text);
     expect(issues.join('\n')).toContain(expected);
+  });
+
+  test('message and in-flight byte bounds: defaults, and a default that grows to fit the largest forwarded body', () => {
+    const plain = parse(MINIMAL).settings!;
+    expect({ ...plain.grpc, address: undefined }).toEqual({ address: undefined, tls: undefined, maxRequestBytes: 1_048_576, maxInFlightBytes: 67_108_864 });
+    expect(plain.shutdown.logFlushTimeoutMs).toBe(2000);
+    expect(plain.workerHeartbeat).toEqual({ intervalMs: 1000, timeoutMs: 5000 });
+    const big = parse('rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 4194304 } }\n');
+    expect(big.issues).toEqual([]);
+    expect(big.settings!.grpc.maxRequestBytes).toBe(4_194_304 + 131_072);
   });
 
   test('lists every problem in one pass', () => {

@@ -68,10 +68,16 @@ function pinnedRules(): string[] {
     .filter((r): r is string => typeof r === 'string');
 }
 
+/** Envoy's bound on a request's headers (`max_request_headers_kb`), which a CheckRequest carries besides the body. */
+const envoyHeaderBytes = (hcm.max_request_headers_kb ?? 60) * 1024;
+
 function bodyLimitsAgree(settings: AdapterSettings, maxRequestBytes: number): void {
   for (const rule of settings.rules) {
     if (rule.request.body.enabled) expect({ rule: rule.name, maxBytes: rule.request.body.maxBytes }).toEqual({ rule: rule.name, maxBytes: maxRequestBytes });
   }
+  // Envoy sends the body whether or not a rule forwards it; a CheckRequest over grpc.maxRequestBytes
+  // would be refused (RESOURCE_EXHAUSTED) and the client denied.
+  expect(maxRequestBytes + envoyHeaderBytes).toBeLessThanOrEqual(settings.grpc.maxRequestBytes);
 }
 
 describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () => {
