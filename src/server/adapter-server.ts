@@ -10,6 +10,7 @@ import { createCheckHandler } from './check-service';
 import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { retiredClients, type LoadedConfig } from './load-config';
+import { exitAfterLogFlush } from './exit-after-flush';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
@@ -219,18 +220,28 @@ export class AdapterServer {
 
   private handleSignals(): void {
     process.on('SIGHUP', () => void this.reload());
+    // Every SIGTERM or SIGINT is handled: with none left, a second signal would kill the process mid-drain.
     const stop = (signal: string): void => {
+      if (this.stopping) {
+        this.logger.info({ signal }, 'already draining');
+        return;
+      }
       this.logger.info({ signal }, 'draining');
       this.shutdown().then(
-        () => process.exit(0),
+        () => this.exit(0),
         (err: unknown) => {
           this.logger.error({ err }, 'shutdown failed');
-          process.exit(1);
+          return this.exit(1);
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  }
+
+  /** Exits `code` once the log is flushed or `shutdown.logFlushTimeout` has passed. */
+  exit(code: number): Promise<never> {
+    return exitAfterLogFlush(this.logger, code, this.config.settings.shutdown.logFlushTimeoutMs);
   }
 
   /**

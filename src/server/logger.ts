@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../config';
 
@@ -20,6 +21,7 @@ const MAX_WRITE_BYTES = 2048;
  * a second line of defence should a header object slip into a log call.
  */
 export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
+  makeStdoutNonBlocking();
   const destination = pino.destination({ dest: 1, sync: false, maxWrite: MAX_WRITE_BYTES, maxLength: MAX_PENDING_LOG_BYTES });
   if (onDrop) destination.on('drop', onDrop);
   return pino(
@@ -33,6 +35,23 @@ export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
     },
     destination,
   );
+}
+
+/**
+ * A write to a full pipe that blocks parks one of libuv's threads for good, and exiting joins those
+ * threads: a drained process whose log reader stopped could then never exit. Node opens a pipe or
+ * socket stdout in non-blocking mode when `process.stdout` is first touched; then a full pipe
+ * answers EAGAIN, which the destination retries from a timer, and the exit stays bounded
+ * (exit-after-flush.ts). A file or terminal is left as it is.
+ */
+function makeStdoutNonBlocking(): void {
+  let stat;
+  try {
+    stat = fstatSync(1);
+  } catch {
+    return;
+  }
+  if (stat.isFIFO() || stat.isSocket()) void process.stdout;
 }
 
 export type { Logger };

@@ -27,7 +27,10 @@ export async function serveConfigFile(file: string): Promise<number> {
     const config = await compileCheckedConfig(text, file);
     if (config.settings.workers > 1) {
       await Promise.all(config.rules.map((r) => r.client.destroy()));
-      await new WorkerSupervisor(file, text, config, createLogger(config.settings.log.level)).start();
+      let supervisor: WorkerSupervisor | undefined = undefined;
+      const logger = createLogger(config.settings.log.level, () => supervisor?.countDroppedLogLine());
+      supervisor = new WorkerSupervisor(file, text, config, logger);
+      await supervisor.start();
     } else {
       await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config });
     }

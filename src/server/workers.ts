@@ -6,6 +6,7 @@ import { ConfigError } from '../config';
 import { AdapterServer } from './adapter-server';
 import { createAdminServer, listen } from './admin-server';
 import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
+import { exitAfterLogFlush } from './exit-after-flush';
 import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import { Metrics, createReloadCounter } from './metrics';
@@ -24,16 +25,29 @@ import { watchConfigFile } from './watch-config';
 /** One registry's metrics as `getMetricsAsJSON()` gives them; what AggregatorRegistry.aggregate sums. */
 type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
+/**
+ * Config messages carry the primary's generation (one more per accepted reload), so a worker
+ * reports which config it serves when it becomes ready, and never applies an older one late.
+ */
 type ToWorker =
-  | { readonly type: 'ext-authz:config'; readonly text: string }
-  | { readonly type: 'ext-authz:reload'; readonly text: string }
+  | { readonly type: 'ext-authz:config'; readonly text: string; readonly generation: number }
+  | { readonly type: 'ext-authz:reload'; readonly text: string; readonly generation: number }
   | { readonly type: 'ext-authz:shutdown' }
+  | { readonly type: 'ext-authz:ping' }
   | { readonly type: 'ext-authz:metrics'; readonly id: number };
 
 type FromWorker =
   | { readonly type: 'ext-authz:hello' }
-  | { readonly type: 'ext-authz:ready'; readonly grpcPort: number }
+  | { readonly type: 'ext-authz:held' }
+  | { readonly type: 'ext-authz:pong' }
+  | { readonly type: 'ext-authz:ready'; readonly grpcPort: number; readonly generation: number }
   | { readonly type: 'ext-authz:metrics'; readonly id: number; readonly metrics?: MetricsJson; readonly error?: string };
+
+/**
+ * Test hook: a worker started with this variable set waits, once it has its config and before it
+ * serves, until it gets SIGUSR2, so a test can reload while a worker is starting without racing it.
+ */
+export const HOLD_WORKER_ENV = 'EXT_AUTHZ_TEST_HOLD_WORKER';
 
 const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
@@ -51,6 +65,10 @@ interface WorkerState {
   readonly worker: Worker;
   readonly startedAt: number;
   ready: boolean;
+  /** When the worker last sent anything; its event loop answers pings, so a hung one falls silent. */
+  lastHeard: number;
+  /** Killed for missing its heartbeat; its exit is reported as such. */
+  hung: boolean;
 }
 
 interface MetricsRequest {
@@ -68,7 +86,15 @@ export class WorkerSupervisor {
     help: 'Worker processes restarted after they died.',
     registers: [this.registry],
   });
+  private readonly logLinesDropped = new Counter({
+    name: 'ext_authz_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
+    registers: [this.registry],
+  });
   private readonly workers = new Map<number, WorkerState>();
+  /** One more per accepted reload; workers report the generation they serve. */
+  private generation = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly admin: http.Server | undefined;
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
@@ -120,11 +146,13 @@ export class WorkerSupervisor {
       this.allReady = resolve;
       this.startupFailed = reject;
     });
+    this.startHeartbeat();
     for (let i = 0; i < this.config.settings.workers; i++) this.fork();
     try {
       await startup;
     } catch (err) {
       this.draining = true;
+      clearInterval(this.heartbeat);
       for (const { worker } of this.workers.values()) worker.process.kill('SIGKILL');
       if (this.admin?.listening) this.admin.close();
       throw err;
@@ -137,8 +165,39 @@ export class WorkerSupervisor {
     );
     this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reload(true));
     process.on('SIGHUP', () => void this.reload(false));
-    process.once('SIGTERM', () => void this.stop('SIGTERM'));
-    process.once('SIGINT', () => void this.stop('SIGINT'));
+    // Every signal is handled: with no handler left, a second one would kill the primary mid-drain.
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('SIGINT', () => void this.stop('SIGINT'));
+  }
+
+  countDroppedLogLine(): void {
+    this.logLinesDropped.inc();
+  }
+
+  /**
+   * Pings every worker each `workerHeartbeat.interval`; one silent for `workerHeartbeat.timeout`
+   * (stopped, or its event loop blocked) stops counting as ready at once and is killed, and its
+   * exit starts a replacement like any other death.
+   */
+  private startHeartbeat(): void {
+    const { intervalMs, timeoutMs } = this.config.settings.workerHeartbeat;
+    this.heartbeat = setInterval(() => {
+      const now = Date.now();
+      for (const state of this.workers.values()) {
+        if (state.hung) continue;
+        if (now - state.lastHeard > timeoutMs) {
+          state.hung = true;
+          state.ready = false;
+          this.logger.error(
+            { pid: state.worker.process.pid, silentMs: now - state.lastHeard },
+            'worker missed its heartbeat; reported not ready and replaced',
+          );
+          state.worker.process.kill('SIGKILL');
+          continue;
+        }
+        this.send(state.worker, { type: 'ext-authz:ping' });
+      }
+    }, intervalMs);
   }
 
   private pids(): number[] {
@@ -147,7 +206,8 @@ export class WorkerSupervisor {
 
   private fork(): void {
     const worker = cluster.fork();
-    this.workers.set(worker.id, { worker, startedAt: Date.now(), ready: false });
+    const now = Date.now();
+    this.workers.set(worker.id, { worker, startedAt: now, ready: false, lastHeard: now, hung: false });
   }
 
   private send(worker: Worker, message: ToWorker): void {
@@ -157,13 +217,25 @@ export class WorkerSupervisor {
   private onMessage(worker: Worker, message: unknown): void {
     if (!isMessage(message)) return;
     const state = this.workers.get(worker.id);
+    if (state) state.lastHeard = Date.now();
     const m = message as FromWorker;
     switch (m.type) {
       case 'ext-authz:hello':
-        return this.send(worker, { type: 'ext-authz:config', text: this.text });
+        return this.send(worker, { type: 'ext-authz:config', text: this.text, generation: this.generation });
+      case 'ext-authz:held':
+        this.logger.info({ pid: worker.process.pid }, `worker held before serving (${HOLD_WORKER_ENV})`);
+        return;
+      case 'ext-authz:pong':
+        return;
       case 'ext-authz:ready':
+        if (state?.hung) return;
         if (state) state.ready = true;
         this.grpcPort = m.grpcPort;
+        // Reloads sent while it started found no handler yet: bring it up to the config in force.
+        if (m.generation !== this.generation) {
+          this.logger.info({ pid: worker.process.pid, had: m.generation, current: this.generation }, 'worker started on an older config; sending the current one');
+          this.send(worker, { type: 'ext-authz:reload', text: this.text, generation: this.generation });
+        }
         if (this.started) this.logger.info({ pid: worker.process.pid }, 'replacement worker serving');
         else if ([...this.workers.values()].every((w) => w.ready)) this.allReady?.();
         return;
@@ -181,7 +253,7 @@ export class WorkerSupervisor {
       if (request.pending.delete(worker.id) && request.pending.size === 0) request.done();
     }
     if (this.draining) {
-      if (code !== 0) this.failedExits++;
+      if (code !== 0 && !state?.hung) this.failedExits++;
       if (this.workers.size === 0) this.allExited?.();
       return;
     }
@@ -194,7 +266,7 @@ export class WorkerSupervisor {
     if (lived >= HEALTHY_LIFETIME_MS) this.restartDelayMs = RESTART_MIN_MS;
     const delay = this.restartDelayMs;
     this.restartDelayMs = Math.min(this.restartDelayMs * 2, RESTART_MAX_MS);
-    this.logger.warn({ pid, code, signal, restartInMs: delay }, 'worker died; starting a replacement');
+    this.logger.warn({ pid, code, signal, hung: state?.hung === true, restartInMs: delay }, 'worker died; starting a replacement');
     setTimeout(() => {
       if (this.draining) return;
       this.restarts.inc();
@@ -230,8 +302,9 @@ export class WorkerSupervisor {
     const restart = settingsNeedingRestart(this.config, next);
     this.text = text;
     this.config = next;
+    this.generation++;
     this.logger.level = next.settings.log.level;
-    for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text });
+    for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text, generation: this.generation });
     this.reloads.inc({ result: 'success' });
     if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
     this.logger.info({ rules: next.rules.length, workers: this.workers.size }, 'config reloaded');
@@ -239,8 +312,12 @@ export class WorkerSupervisor {
 
   /** Readiness goes to 503 at once; each worker drains on its own; exit 0 once all exited cleanly. */
   private async stop(signal: string): Promise<void> {
-    if (this.draining) return;
+    if (this.draining) {
+      this.logger.info({ signal }, 'already draining');
+      return;
+    }
     this.draining = true;
+    clearInterval(this.heartbeat);
     this.logger.info({ signal }, 'draining');
     this.watcher?.close();
     const exited = new Promise<void>((resolve) => (this.allExited = resolve));
@@ -260,7 +337,7 @@ export class WorkerSupervisor {
     if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
     const ok = inTime && this.failedExits === 0;
     this.logger.info({ workersFailed: this.failedExits }, 'stopped');
-    process.exit(ok ? 0 : 1);
+    await exitAfterLogFlush(this.logger, ok ? 0 : 1, this.config.settings.shutdown.logFlushTimeoutMs);
   }
 
   /** The workers' registries summed by prom-client's AggregatorRegistry, plus the primary's own. */
@@ -297,27 +374,33 @@ export class WorkerSupervisor {
 
 /** A worker: asks the primary for the config text, serves gRPC, obeys reload and shutdown. */
 export async function runWorker(configFile: string): Promise<void> {
-  const text = await new Promise<string>((resolve) => {
+  // Answered from the start, so a worker still starting is not taken for a hung one.
+  process.on('message', (message: unknown) => {
+    if (isMessage(message) && message.type === 'ext-authz:ping') process.send?.({ type: 'ext-authz:pong' } satisfies FromWorker);
+  });
+  const first = await new Promise<{ text: string; generation: number }>((resolve) => {
     const onConfig = (message: unknown): void => {
       if (isMessage(message) && message.type === 'ext-authz:config') {
         process.off('message', onConfig);
-        resolve((message as ToWorker & { type: 'ext-authz:config' }).text);
+        resolve(message as ToWorker & { type: 'ext-authz:config' });
       }
     };
     process.on('message', onConfig);
     process.send?.({ type: 'ext-authz:hello' } satisfies FromWorker);
   });
+  if (process.env[HOLD_WORKER_ENV]) await holdUntilReleased();
+  let generation = first.generation;
   const metrics = new Metrics({ reloads: false });
-  const server = await AdapterServer.start({ configFile, configText: text, admin: false, metrics });
+  const server = await AdapterServer.start({ configFile, configText: first.text, admin: false, metrics });
   let draining = false;
   const drain = (): void => {
     if (draining) return;
     draining = true;
     server.shutdown().then(
-      () => process.exit(0),
+      () => server.exit(0),
       (err: unknown) => {
         server.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        return server.exit(1);
       },
     );
   };
@@ -326,6 +409,9 @@ export async function runWorker(configFile: string): Promise<void> {
     const m = message as ToWorker;
     switch (m.type) {
       case 'ext-authz:reload':
+        // A catch-up sent on ready may cross a newer reload: the newest wins.
+        if (m.generation <= generation) return;
+        generation = m.generation;
         void server.reload(m.text);
         return;
       case 'ext-authz:shutdown':
@@ -341,10 +427,17 @@ export async function runWorker(configFile: string): Promise<void> {
     }
   });
   // Ctrl-C signals the whole process group; SIGHUP's default would kill the worker, and reloads come from the primary.
-  process.once('SIGTERM', drain);
-  process.once('SIGINT', drain);
+  process.on('SIGTERM', drain);
+  process.on('SIGINT', drain);
   process.on('SIGHUP', () => undefined);
   // The primary is gone: nobody restarts or reloads this worker, so it drains rather than serve on alone.
   process.once('disconnect', drain);
-  process.send?.({ type: 'ext-authz:ready', grpcPort: server.grpcPort } satisfies FromWorker);
+  process.send?.({ type: 'ext-authz:ready', grpcPort: server.grpcPort, generation } satisfies FromWorker);
+}
+
+function holdUntilReleased(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGUSR2', () => resolve());
+    process.send?.({ type: 'ext-authz:held' } satisfies FromWorker);
+  });
 }

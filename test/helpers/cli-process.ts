@@ -72,8 +72,24 @@ export class CliProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  static serve(configFile: string): CliProcess {
-    return new CliProcess(spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  static serve(configFile: string, env: NodeJS.ProcessEnv = {}): CliProcess {
+    return new CliProcess(
+      spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }),
+    );
+  }
+
+  /** Stops reading stdout: once the pipe is full, the process's writes to it block, as with a stalled log collector. */
+  stopReadingStdout(): void {
+    this.child.stdout?.removeAllListeners('data');
+    this.child.stdout?.pause();
+  }
+
+  /** The process's exit, or undefined if it is still running after `ms`. */
+  async exitWithin(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number } | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([this.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    clearTimeout(timer);
+    return result;
   }
 
   private take(chunk: string): void {
