@@ -47,13 +47,14 @@ export const DEFAULTS = {
   drainDelayMs: 5_000,
   shutdownTimeoutMs: 15_000,
   logFlushTimeoutMs: 2_000,
-  /** Room in a CheckRequest, besides the body, for the client's headers (Envoy's default bound is 60 KiB) and attributes. */
-  requestOverheadBytes: 128 * 1024,
   grpcMaxRequestBytes: 1024 * 1024,
   grpcMaxInFlightBytes: 64 * 1024 * 1024,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
 } as const;
+
+/** Room in a CheckRequest, besides the body, for the client's headers (Envoy's default bound is 60 KiB) and attributes. */
+export const REQUEST_OVERHEAD_BYTES = 128 * 1024;
 
 /**
  * Parses YAML text into settings; `issues` receives every problem, located by key path.
@@ -151,7 +152,7 @@ function parseMessageBounds(
   let neededBy = '';
   rules.forEach((rule, i) => {
     if (!rule.request.body.enabled) return;
-    const bytes = rule.request.body.maxBytes + DEFAULTS.requestOverheadBytes;
+    const bytes = rule.request.body.maxBytes + REQUEST_OVERHEAD_BYTES;
     if (bytes > needed) [needed, neededBy] = [bytes, `rules[${i}].request.body.maxBytes`];
   });
   const givenRequest = grpc?.maxRequestBytes !== undefined && grpc.maxRequestBytes !== null;
@@ -159,7 +160,7 @@ function parseMessageBounds(
   if (givenRequest && maxRequestBytes < needed) {
     issues.add(
       'grpc.maxRequestBytes',
-      `${maxRequestBytes} is too small for ${neededBy} plus ${DEFAULTS.requestOverheadBytes} bytes of headers; expected at least ${needed}`,
+      `${maxRequestBytes} is too small for ${neededBy} plus ${REQUEST_OVERHEAD_BYTES} bytes of headers; expected at least ${needed}`,
     );
   }
   const maxInFlightBytes = readInt(grpc, 'maxInFlightBytes', 'grpc', issues, Math.max(DEFAULTS.grpcMaxInFlightBytes, maxRequestBytes), 64 * 1024, 64 * 1024 ** 3);

@@ -264,6 +264,11 @@ describe('defaults', () => {
       cacheMaxBytes: schemaDefault('rules.0.cache.maxBytes'),
       drainDelayMs: ms('shutdown.drainDelay'),
       shutdownTimeoutMs: ms('shutdown.timeout'),
+      logFlushTimeoutMs: ms('shutdown.logFlushTimeout'),
+      grpcMaxRequestBytes: schemaDefault('grpc.maxRequestBytes'),
+      grpcMaxInFlightBytes: schemaDefault('grpc.maxInFlightBytes'),
+      heartbeatIntervalMs: ms('workerHeartbeat.interval'),
+      heartbeatTimeoutMs: ms('workerHeartbeat.timeout'),
     };
     expect(fromSchema).toEqual(DEFAULTS);
   });
