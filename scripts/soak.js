@@ -2,7 +2,9 @@
 /**
  * `npm run soak [-- --duration 600 --rate 200]`: the adapter, spawned as its own process, under a
  * fixed rate of mixed outcomes (allow, deny, 5xx, timeout) from a real grpc-js client, against an
- * auth service on 127.0.0.1. Samples the adapter's RSS, open fds, sockets toward the auth service
+ * auth service on 127.0.0.1. Meanwhile the config is rewritten and reloaded (SIGHUP) every second,
+ * and 100 checks a second name a rule that does not exist, each a name never used before: neither
+ * may grow the process (each unknown name once made a metric series of its own). Samples the adapter's RSS, open fds, sockets toward the auth service
  * and event-loop delay p99 (its own /metrics), reports them at the start and the end, and exits 1
  * if any grew beyond the stated tolerance or any answer was wrong. Loopback only; it stops
  * everything it started.
@@ -26,8 +28,12 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     sample: { type: 'string', default: '5' },
     log: { type: 'string' },
+    'unknown-rate': { type: 'string', default: '100' },
+    'reload-every': { type: 'string', default: '1' },
   },
 });
+const UNKNOWN_RATE = Number(args['unknown-rate']);
+const RELOAD_EVERY_S = Number(args['reload-every']);
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
@@ -104,12 +110,9 @@ function startAuthService() {
   });
 }
 
-function writeConfig(authPort) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
-  const file = path.join(dir, 'config.yaml');
-  fs.writeFileSync(
-    file,
-    [
+/** The config text; `variant` changes the rule's response headers, so each reload swaps in a different config. */
+function configText(authPort, variant) {
+  return [
       'grpc: { address: "127.0.0.1:0" }',
       'admin: { address: "127.0.0.1:0" }',
       'log: { level: info }',
@@ -117,12 +120,27 @@ function writeConfig(authPort) {
       'rules:',
       '  - name: soak',
       `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
-      '    response: { allowedHeaders: [x-user-id] }',
+      `    response: { allowedHeaders: [x-user-id${variant % 2 === 1 ? ', x-soak-variant' : ''}] }`,
       '',
-    ].join('\n'),
-  );
+    ].join('\n');
+}
+
+function writeConfig(authPort) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
+  const file = path.join(dir, 'config.yaml');
+  fs.writeFileSync(file, configText(authPort, 0));
   return { dir, file };
 }
+
+/** Rewrites the config the safe way (a new file renamed over the old) and signals a reload. */
+function reloadWith(child, config, authPort, variant) {
+  const aside = path.join(config.dir, 'next.yaml');
+  fs.writeFileSync(aside, configText(authPort, variant));
+  fs.renameSync(aside, config.file);
+  child.kill('SIGHUP');
+}
+
+const UNKNOWN_RULE_EXPECT = (r) => r.status?.message === 'unknown_rule' && r.denied_response?.status?.code === 403;
 
 /** Spawns the adapter and resolves with its ports once it logs that it is serving. */
 function startAdapter(configFile) {
@@ -163,7 +181,7 @@ function checkClient(port) {
   return new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
-function checkRequest(kind, n) {
+function checkRequest(kind, n, rule) {
   return {
     attributes: {
       request: {
@@ -176,6 +194,7 @@ function checkRequest(kind, n) {
           headers: { ':authority': 'shop.example.com', ':method': 'GET', ':path': `/api/${kind}/${n}?q=1`, authorization: 'Bearer soak' },
         },
       },
+      context_extensions: rule ? { rule } : undefined,
     },
   };
 }
@@ -187,7 +206,16 @@ async function sample(adapter, auth) {
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
   const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
-  return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN };
+  const series = metrics.split('\n').filter((l) => l.startsWith('ext_authz_')).length;
+  const reloads = /^ext_authz_config_reloads_total\{result="success"\} (\S+)/m.exec(metrics);
+  return {
+    rssMiB: rssKiB / 1024,
+    fds,
+    authSockets: auth.openSockets,
+    loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN,
+    series,
+    reloads: reloads ? Number(reloads[1]) : 0,
+  };
 }
 
 function median(values) {
@@ -197,7 +225,7 @@ function median(values) {
 
 function summarize(samples) {
   const pick = (k) => median(samples.map((s) => s[k]));
-  return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms') };
+  return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms'), series: pick('series') };
 }
 
 async function main() {
@@ -209,27 +237,32 @@ async function main() {
   const config = writeConfig(auth.port);
   let adapter;
   let client;
-  const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0 };
+  const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0, unknownSent: 0, reloads: 0 };
   const byKind = Object.fromEntries(MIX.map((m) => [m.kind, 0]));
   const samples = [];
   let failure;
   try {
     adapter = await startAdapter(config.file);
     client = checkClient(adapter.grpcPort);
-    console.error(`soak: ${RATE} checks/s for ${DURATION_S} s (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`);
+    console.error(
+      `soak: ${RATE} checks/s and ${UNKNOWN_RATE} unknown rule names/s for ${DURATION_S} s, a reload every ${RELOAD_EVERY_S} s ` +
+        `(warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`,
+    );
 
     const started = Date.now();
     const end = started + DURATION_S * 1000;
     let pending = 0;
     const tickMs = 10;
-    const send = () => {
-      const n = counts.sent++;
-      const mix = WHEEL[n % WHEEL.length];
+    const send = (unknown) => {
+      const n = unknown ? counts.unknownSent++ : counts.sent++;
+      const mix = unknown ? { kind: 'unknown rule', expect: UNKNOWN_RULE_EXPECT } : WHEEL[n % WHEEL.length];
       pending++;
-      client.Check(checkRequest(mix.kind, n), { deadline: Date.now() + 5_000 }, (err, res) => {
+      // Every unknown name is new: a series per name would grow without end.
+      const rule = unknown ? `no-such-rule-${n}` : undefined;
+      client.Check(checkRequest(mix.kind, n, rule), { deadline: Date.now() + 5_000 }, (err, res) => {
         pending--;
         counts.answered++;
-        byKind[mix.kind]++;
+        byKind[mix.kind] = (byKind[mix.kind] ?? 0) + 1;
         const at = (Date.now() - started) / 1000;
         if (!err && mix.expect(res)) return;
         // A cold adapter (JIT, 32 connections opening at once) may be late in the warm-up; that is reported, not failed.
@@ -243,13 +276,20 @@ async function main() {
     };
     // The schedule follows the clock, not the ticks: a late tick sends what fell due meanwhile.
     const ticker = setInterval(() => {
-      const target = Math.floor((RATE * (Date.now() - started)) / 1000);
-      while (counts.sent < target) {
+      const elapsed = Date.now() - started;
+      const target = Math.floor((RATE * elapsed) / 1000);
+      const unknownTarget = Math.floor((UNKNOWN_RATE * elapsed) / 1000);
+      while (counts.sent < target || counts.unknownSent < unknownTarget) {
         if (pending >= MAX_PENDING) {
           failure ??= `more than ${MAX_PENDING} checks awaiting an answer: the adapter is not keeping up`;
           return;
         }
-        send();
+        send(counts.sent >= target);
+      }
+      const reloadsDue = RELOAD_EVERY_S > 0 ? Math.floor(elapsed / (RELOAD_EVERY_S * 1000)) : 0;
+      if (counts.reloads < reloadsDue) {
+        counts.reloads++;
+        reloadWith(adapter.child, config, auth.port, counts.reloads);
       }
     }, tickMs);
 
@@ -261,7 +301,7 @@ async function main() {
         samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
         console.error(
           `  t=${String(samples.at(-1).t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
-            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, checks ${counts.answered}`,
+            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, ext_authz_ lines ${s.series}, reloads ${s.reloads}, checks ${counts.answered}`,
         );
         nextSample += SAMPLE_S * 1000;
       }
@@ -290,15 +330,21 @@ async function main() {
     fds: start.fds + TOLERANCE.fds,
     authSockets: CONNECTIONS,
     loopP99Ms: TOLERANCE.loopP99Ms(start.loopP99Ms),
+    // Every series is there after the warm-up; unknown rule names must not add any.
+    series: start.series,
   };
   const rows = [
     ['RSS (MiB)', 'rssMiB', 1],
     ['open fds', 'fds', 0],
     ['sockets toward the auth service', 'authSockets', 0],
     ['event-loop delay p99 (ms)', 'loopP99Ms', 1],
+    ['ext_authz_ metric lines', 'series', 0],
   ];
   const cpu = os.cpus();
-  console.log(`\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s (${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  console.log(
+    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s plus ${UNKNOWN_RATE}/s unknown rule names ` +
+      `(${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')}); ${counts.reloads} reloads sent, ${samples.at(-1).reloads} applied`,
+  );
   console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
   console.log('| measure | start | end | limit | verdict |');
   console.log('|---|---|---|---|---|');
