@@ -65,8 +65,11 @@ interface WorkerState {
   readonly worker: Worker;
   readonly startedAt: number;
   ready: boolean;
-  /** When the worker last sent anything; its event loop answers pings, so a hung one falls silent. */
-  lastHeard: number;
+  /**
+   * When the worker last sent anything; its event loop answers pings, so a hung one falls silent.
+   * Unset until its first message: loading the code is not timed (a death then is seen as an exit).
+   */
+  lastHeard?: number;
   /** Killed for missing its heartbeat; its exit is reported as such. */
   hung: boolean;
 }
@@ -185,7 +188,7 @@ export class WorkerSupervisor {
       const now = Date.now();
       for (const state of this.workers.values()) {
         if (state.hung) continue;
-        if (now - state.lastHeard > timeoutMs) {
+        if (state.lastHeard !== undefined && now - state.lastHeard > timeoutMs) {
           state.hung = true;
           state.ready = false;
           this.logger.error(
@@ -206,8 +209,7 @@ export class WorkerSupervisor {
 
   private fork(): void {
     const worker = cluster.fork();
-    const now = Date.now();
-    this.workers.set(worker.id, { worker, startedAt: now, ready: false, lastHeard: now, hung: false });
+    this.workers.set(worker.id, { worker, startedAt: Date.now(), ready: false, hung: false });
   }
 
   private send(worker: Worker, message: ToWorker): void {

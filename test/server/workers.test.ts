@@ -161,7 +161,7 @@ describe('issue 19: workers', () => {
   }, 90_000);
 
   test('a hung worker (SIGSTOP) misses its heartbeat: reported not ready, killed and replaced', async () => {
-    const file = writeConfig(`workerHeartbeat: { interval: 100ms, timeout: 2s }\n${config('')}`);
+    const file = writeConfig(`workerHeartbeat: { interval: 100ms, timeout: 3s }\n${config('')}`);
     cli = CliProcess.serve(file);
     const { grpcPort, adminPort, pids } = await cli.serving();
     const [victim] = pids;
