@@ -66,10 +66,12 @@ interface WorkerState {
   readonly startedAt: number;
   ready: boolean;
   /**
-   * When the worker last sent anything; its event loop answers pings, so a hung one falls silent.
-   * Unset until its first message: loading the code is not timed (a death then is seen as an exit).
+   * Pings sent since the worker last sent anything; its event loop answers pings, so a hung one
+   * falls silent. Undefined until its first message: loading the code is not timed (a death then
+   * is seen as an exit). Counting pings rather than reading the clock means a primary that was
+   * itself stalled (a large config to parse) never blames its workers for the time it lost.
    */
-  lastHeard?: number;
+  unanswered?: number;
   /** Killed for missing its heartbeat; its exit is reported as such. */
   hung: boolean;
 }
@@ -178,26 +180,27 @@ export class WorkerSupervisor {
   }
 
   /**
-   * Pings every worker each `workerHeartbeat.interval`; one silent for `workerHeartbeat.timeout`
-   * (stopped, or its event loop blocked) stops counting as ready at once and is killed, and its
-   * exit starts a replacement like any other death.
+   * Pings every worker each `workerHeartbeat.interval`; one that has answered none of the pings
+   * sent over `workerHeartbeat.timeout` (stopped, or its event loop blocked) stops counting as
+   * ready at once and is killed, and its exit starts a replacement like any other death.
    */
   private startHeartbeat(): void {
     const { intervalMs, timeoutMs } = this.config.settings.workerHeartbeat;
+    const missesAllowed = Math.ceil(timeoutMs / intervalMs);
     this.heartbeat = setInterval(() => {
-      const now = Date.now();
       for (const state of this.workers.values()) {
-        if (state.hung) continue;
-        if (state.lastHeard !== undefined && now - state.lastHeard > timeoutMs) {
+        if (state.hung || state.unanswered === undefined) continue;
+        if (state.unanswered >= missesAllowed) {
           state.hung = true;
           state.ready = false;
           this.logger.error(
-            { pid: state.worker.process.pid, silentMs: now - state.lastHeard },
+            { pid: state.worker.process.pid, unansweredPings: state.unanswered },
             'worker missed its heartbeat; reported not ready and replaced',
           );
           state.worker.process.kill('SIGKILL');
           continue;
         }
+        state.unanswered++;
         this.send(state.worker, { type: 'ext-authz:ping' });
       }
     }, intervalMs);
@@ -219,7 +222,7 @@ export class WorkerSupervisor {
   private onMessage(worker: Worker, message: unknown): void {
     if (!isMessage(message)) return;
     const state = this.workers.get(worker.id);
-    if (state) state.lastHeard = Date.now();
+    if (state) state.unanswered = 0;
     const m = message as FromWorker;
     switch (m.type) {
       case 'ext-authz:hello':
