@@ -15,30 +15,36 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
-const { parseArgs } = require('node:util');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 const ROOT = path.join(__dirname, '..');
-const { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS } = require(path.join(ROOT, 'dist', 'server', 'protos.js'));
+/** @type {typeof import('../src/client')} The types of the source; the code of the build `npm run soak` made. */
+const { CheckClient, checkRequest: envoyCheckRequest } = require(path.join(ROOT, 'dist', 'client'));
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '600' },
-    rate: { type: 'string', default: '200' },
-    sample: { type: 'string', default: '5' },
-    log: { type: 'string' },
-    'unknown-rate': { type: 'string', default: '100' },
-    'reload-every': { type: 'string', default: '1' },
-  },
+/** @typedef {import('../src/client').DecodedCheckResponse} DecodedCheckResponse */
+/** @typedef {{ rssMiB: number, fds: number, authSockets: number, loopP99Ms: number, series: number }} Sample */
+/** @typedef {{ port: number, readonly openSockets: number, close(): Promise<void> }} SoakAuthService */
+/** @typedef {{ child: import('node:child_process').ChildProcess, grpcPort: number, adminPort: number }} SpawnedAdapter */
+
+const { cliOptions } = require('./lib/cli-options');
+
+const USAGE =
+  'usage: npm run soak [-- --duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS] [--log FILE]' +
+  ' [--unknown-rate UNKNOWN_RULE_CHECKS_PER_SECOND] [--reload-every SECONDS, 0 for none]';
+const args = cliOptions(USAGE, {
+  duration: '600',
+  rate: '200',
+  sample: '5',
+  log: undefined,
+  'unknown-rate': '100',
+  'reload-every': '1',
 });
-const UNKNOWN_RATE = Number(args['unknown-rate']);
-const RELOAD_EVERY_S = Number(args['reload-every']);
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
-if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1)) {
-  console.error('usage: soak [--duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS]');
+const UNKNOWN_RATE = Number(args['unknown-rate']);
+const RELOAD_EVERY_S = Number(args['reload-every']);
+if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1 && UNKNOWN_RATE >= 0 && UNKNOWN_RATE <= 5000 && RELOAD_EVERY_S >= 0)) {
+  console.error(USAGE);
   process.exit(2);
 }
 
@@ -60,23 +66,29 @@ const TOLERANCE = {
   rssMiB: 32,
   fds: CONNECTIONS + 8,
   // p99 of the event-loop delay may at most double, plus 10 ms of scheduling noise on a shared machine.
-  loopP99Ms: (start) => start * 2 + 10,
+  loopP99Ms: (/** @type {number} */ start) => start * 2 + 10,
 };
 
+/** @typedef {{ kind: string, weight: number, expect: (r: DecodedCheckResponse) => boolean }} Mix */
 // Mix by weight: what the auth service does, and what the adapter must answer.
+/** @type {Mix[]} */
 const MIX = [
   { kind: 'allow', weight: 70, expect: (r) => (r.status?.code ?? 0) === 0 && r.ok_response !== undefined },
   { kind: 'deny', weight: 15, expect: (r) => r.status?.code === 16 && r.denied_response?.status?.code === 401 },
   { kind: '5xx', weight: 10, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
   { kind: 'timeout', weight: 5, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
 ];
+/** @type {Mix[]} */
 const WHEEL = MIX.flatMap((m) => Array(m.weight).fill(m));
 
+/** @returns {Promise<SoakAuthService>} */
 function startAuthService() {
+  /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set();
+  /** @type {Set<NodeJS.Timeout>} */
   const late = new Set();
   const server = http.createServer((req, res) => {
-    const kind = req.url.split('/')[3];
+    const kind = (req.url ?? '').split('/')[3];
     req.resume();
     if (kind === 'allow') return res.writeHead(200, { 'x-user-id': 'u-1' }).end();
     if (kind === 'deny') return res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('{"error":"invalid_token"}');
@@ -96,35 +108,40 @@ function startAuthService() {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () =>
       resolve({
-        port: server.address().port,
+        port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
         get openSockets() {
           return sockets.size;
         },
         close() {
           for (const t of late) clearTimeout(t);
           for (const s of sockets) s.destroy();
-          return new Promise((r) => server.close(() => r()));
+          return new Promise((r) => server.close(() => r(undefined)));
         },
       }),
     );
   });
 }
 
-/** The config text; `variant` changes the rule's response headers, so each reload swaps in a different config. */
+/**
+ * The config text; `variant` changes the rule's response headers, so each reload swaps in a different config.
+ * @param {number} authPort
+ * @param {number} variant
+ */
 function configText(authPort, variant) {
   return [
-      'grpc: { address: "127.0.0.1:0" }',
-      'admin: { address: "127.0.0.1:0" }',
-      'log: { level: info }',
-      'shutdown: { drainDelay: 0s, timeout: 5s }',
-      'rules:',
-      '  - name: soak',
-      `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
-      `    response: { allowedHeaders: [x-user-id${variant % 2 === 1 ? ', x-soak-variant' : ''}] }`,
-      '',
-    ].join('\n');
+    'grpc: { address: "127.0.0.1:0" }',
+    'admin: { address: "127.0.0.1:0" }',
+    'log: { level: info }',
+    'shutdown: { drainDelay: 0s, timeout: 5s }',
+    'rules:',
+    '  - name: soak',
+    `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
+    `    response: { allowedHeaders: [x-user-id${variant % 2 === 1 ? ', x-soak-variant' : ''}] }`,
+    '',
+  ].join('\n');
 }
 
+/** @param {number} authPort */
 function writeConfig(authPort) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
   const file = path.join(dir, 'config.yaml');
@@ -132,7 +149,13 @@ function writeConfig(authPort) {
   return { dir, file };
 }
 
-/** Rewrites the config the safe way (a new file renamed over the old) and signals a reload. */
+/**
+ * Rewrites the config the safe way (a new file renamed over the old) and signals a reload.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {{ dir: string, file: string }} config
+ * @param {number} authPort
+ * @param {number} variant
+ */
 function reloadWith(child, config, authPort, variant) {
   const aside = path.join(config.dir, 'next.yaml');
   fs.writeFileSync(aside, configText(authPort, variant));
@@ -140,9 +163,18 @@ function reloadWith(child, config, authPort, variant) {
   child.kill('SIGHUP');
 }
 
-const UNKNOWN_RULE_EXPECT = (r) => r.status?.message === 'unknown_rule' && r.denied_response?.status?.code === 403;
+/** @type {Mix} Every unknown rule name is denied 403, whatever the name. */
+const UNKNOWN_RULE = {
+  kind: 'unknown rule',
+  weight: 0,
+  expect: (r) => r.status?.message === 'unknown_rule' && r.denied_response?.status?.code === 403,
+};
 
-/** Spawns the adapter and resolves with its ports once it logs that it is serving. */
+/**
+ * Spawns the adapter and resolves with its ports once it logs that it is serving.
+ * @param {string} configFile
+ * @returns {Promise<SpawnedAdapter>}
+ */
 function startAdapter(configFile) {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -166,6 +198,7 @@ function startAdapter(configFile) {
   });
 }
 
+/** @param {import('node:child_process').ChildProcess} child */
 async function stopAdapter(child) {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -175,57 +208,59 @@ async function stopAdapter(child) {
   clearTimeout(timer);
 }
 
-function checkClient(port) {
-  const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: undefined });
-  const Authorization = grpc.loadPackageDefinition(def).envoy.service.auth.v3.Authorization;
-  return new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-}
-
+/**
+ * @param {string} kind
+ * @param {number} n
+ * @param {string} [rule] the rule a route pins (`context_extensions.rule`)
+ */
 function checkRequest(kind, n, rule) {
-  return {
-    attributes: {
-      request: {
-        http: {
-          id: String(n),
-          method: 'GET',
-          path: `/api/${kind}/${n}?q=1`,
-          host: 'shop.example.com',
-          scheme: 'https',
-          headers: { ':authority': 'shop.example.com', ':method': 'GET', ':path': `/api/${kind}/${n}?q=1`, authorization: 'Bearer soak' },
-        },
-      },
-      context_extensions: rule ? { rule } : undefined,
-    },
-  };
+  return envoyCheckRequest({
+    id: String(n),
+    path: `/api/${kind}/${n}?q=1`,
+    host: 'shop.example.com',
+    scheme: 'https',
+    headers: { authorization: 'Bearer soak' },
+    contextExtensions: rule === undefined ? undefined : { rule },
+  });
 }
 
+/**
+ * @param {SpawnedAdapter} adapter
+ * @param {SoakAuthService} auth
+ * @returns {Promise<Sample>}
+ */
 async function sample(adapter, auth) {
   const pid = adapter.child.pid;
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-  const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+  const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) =>
+    r.text(),
+  );
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
   const series = metrics.split('\n').filter((l) => l.startsWith('ext_authz_')).length;
-  const reloads = /^ext_authz_config_reloads_total\{result="success"\} (\S+)/m.exec(metrics);
-  return {
-    rssMiB: rssKiB / 1024,
-    fds,
-    authSockets: auth.openSockets,
-    loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN,
-    series,
-    reloads: reloads ? Number(reloads[1]) : 0,
-  };
+  return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN, series };
 }
 
+/** @param {number[]} values */
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * @param {Sample[]} samples
+ * @returns {Sample}
+ */
 function summarize(samples) {
-  const pick = (k) => median(samples.map((s) => s[k]));
-  return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms'), series: pick('series') };
+  const pick = (/** @type {keyof Sample} */ k) => median(samples.map((s) => s[k]));
+  return {
+    rssMiB: pick('rssMiB'),
+    fds: pick('fds'),
+    authSockets: pick('authSockets'),
+    loopP99Ms: pick('loopP99Ms'),
+    series: pick('series'),
+  };
 }
 
 async function main() {
@@ -235,34 +270,39 @@ async function main() {
   }
   const auth = await startAuthService();
   const config = writeConfig(auth.port);
+  /** @type {SpawnedAdapter | undefined} */
   let adapter;
+  /** @type {InstanceType<typeof CheckClient> | undefined} */
   let client;
   const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0, unknownSent: 0, reloads: 0 };
-  const byKind = Object.fromEntries(MIX.map((m) => [m.kind, 0]));
+  const byKind = Object.fromEntries([...MIX, UNKNOWN_RULE].map((m) => [m.kind, 0]));
+  /** @type {Array<Sample & { t: number }>} */
   const samples = [];
+  /** @type {string | undefined} */
   let failure;
   try {
     adapter = await startAdapter(config.file);
-    client = checkClient(adapter.grpcPort);
+    client = new CheckClient(`127.0.0.1:${adapter.grpcPort}`);
+    const raw = client.raw;
     console.error(
-      `soak: ${RATE} checks/s and ${UNKNOWN_RATE} unknown rule names/s for ${DURATION_S} s, a reload every ${RELOAD_EVERY_S} s ` +
-        `(warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`,
+      `soak: ${RATE} checks/s and ${UNKNOWN_RATE} unknown rule names/s for ${DURATION_S} s, ` +
+        `${RELOAD_EVERY_S > 0 ? `a reload every ${RELOAD_EVERY_S} s` : 'no reloads'} (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`,
     );
 
     const started = Date.now();
     const end = started + DURATION_S * 1000;
     let pending = 0;
     const tickMs = 10;
-    const send = (unknown) => {
+    const send = (/** @type {boolean} */ unknown) => {
       const n = unknown ? counts.unknownSent++ : counts.sent++;
-      const mix = unknown ? { kind: 'unknown rule', expect: UNKNOWN_RULE_EXPECT } : WHEEL[n % WHEEL.length];
+      const mix = unknown ? UNKNOWN_RULE : WHEEL[n % WHEEL.length];
       pending++;
       // Every unknown name is new: a series per name would grow without end.
       const rule = unknown ? `no-such-rule-${n}` : undefined;
-      client.Check(checkRequest(mix.kind, n, rule), { deadline: Date.now() + 5_000 }, (err, res) => {
+      raw.Check(checkRequest(mix.kind, n, rule), { deadline: Date.now() + 5_000 }, (err, res) => {
         pending--;
         counts.answered++;
-        byKind[mix.kind] = (byKind[mix.kind] ?? 0) + 1;
+        byKind[mix.kind]++;
         const at = (Date.now() - started) / 1000;
         if (!err && mix.expect(res)) return;
         // A cold adapter (JIT, 32 connections opening at once) may be late in the warm-up; that is reported, not failed.
@@ -270,11 +310,14 @@ async function main() {
         else if (err) counts.errors++;
         else counts.wrong++;
         if (counts.warmupWrong + counts.wrong + counts.errors <= 5) {
-          console.error(`  wrong answer to check ${n} (${mix.kind}) at ${at.toFixed(1)} s: ${err ? err.message : JSON.stringify(res.status)}`);
+          console.error(
+            `  wrong answer to check ${n} (${mix.kind}) at ${at.toFixed(1)} s: ${err ? err.message : JSON.stringify(res.status)}`,
+          );
         }
       });
     };
     // The schedule follows the clock, not the ticks: a late tick sends what fell due meanwhile.
+    const spawned = adapter;
     const ticker = setInterval(() => {
       const elapsed = Date.now() - started;
       const target = Math.floor((RATE * elapsed) / 1000);
@@ -289,7 +332,7 @@ async function main() {
       const reloadsDue = RELOAD_EVERY_S > 0 ? Math.floor(elapsed / (RELOAD_EVERY_S * 1000)) : 0;
       if (counts.reloads < reloadsDue) {
         counts.reloads++;
-        reloadWith(adapter.child, config, auth.port, counts.reloads);
+        reloadWith(spawned.child, config, auth.port, counts.reloads);
       }
     }, tickMs);
 
@@ -300,8 +343,8 @@ async function main() {
         const s = await sample(adapter, auth);
         samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
         console.error(
-          `  t=${String(samples.at(-1).t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
-            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, ext_authz_ lines ${s.series}, reloads ${s.reloads}, checks ${counts.answered}`,
+          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
+            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, ext_authz_ lines ${s.series}, checks ${counts.answered}`,
         );
         nextSample += SAMPLE_S * 1000;
       }
@@ -333,6 +376,7 @@ async function main() {
     // Every series is there after the warm-up; unknown rule names must not add any.
     series: start.series,
   };
+  /** @type {Array<[string, keyof Sample, number]>} */
   const rows = [
     ['RSS (MiB)', 'rssMiB', 1],
     ['open fds', 'fds', 0],
@@ -342,16 +386,22 @@ async function main() {
   ];
   const cpu = os.cpus();
   console.log(
-    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s plus ${UNKNOWN_RATE}/s unknown rule names ` +
-      `(${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')}); ${counts.reloads} reloads sent, ${samples.at(-1).reloads} applied`,
+    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s plus ${UNKNOWN_RATE}/s unknown rule names (${Object.entries(byKind)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}); ${counts.reloads} reloads sent`,
   );
-  console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
   console.log('| measure | start | end | limit | verdict |');
   console.log('|---|---|---|---|---|');
   for (const [label, key, digits] of rows) {
     const ok = endV[key] <= limits[key];
-    if (!ok) failure ??= `${label} grew from ${start[key].toFixed(digits)} to ${endV[key].toFixed(digits)}, past ${limits[key].toFixed(digits)}`;
-    console.log(`| ${label} | ${start[key].toFixed(digits)} | ${endV[key].toFixed(digits)} | ${limits[key].toFixed(digits)} | ${ok ? 'ok' : 'GREW'} |`);
+    if (!ok)
+      failure ??= `${label} grew from ${start[key].toFixed(digits)} to ${endV[key].toFixed(digits)}, past ${limits[key].toFixed(digits)}`;
+    console.log(
+      `| ${label} | ${start[key].toFixed(digits)} | ${endV[key].toFixed(digits)} | ${limits[key].toFixed(digits)} | ${ok ? 'ok' : 'GREW'} |`,
+    );
   }
   console.log(`wrong answers: ${counts.wrong}, RPC errors: ${counts.errors} (and ${counts.warmupWrong} during the warm-up, not failed)`);
   if (counts.wrong > 0 || counts.errors > 0) failure ??= `${counts.wrong} wrong answers and ${counts.errors} RPC errors`;

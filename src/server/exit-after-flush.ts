@@ -48,7 +48,13 @@ export async function exitAfterLogFlush(logger: Logger, code: number, timeoutMs:
 /** Bytes left unwritten: 0 once flushed, or for a destination that writes synchronously. */
 async function flushWithin(logger: Logger, timeoutMs: number): Promise<number> {
   const destination = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Partial<AsyncDestination> | undefined;
-  if (!destination || typeof destination.flush !== 'function' || typeof destination.destroy !== 'function' || typeof destination.on !== 'function') return 0;
+  if (
+    !destination ||
+    typeof destination.flush !== 'function' ||
+    typeof destination.destroy !== 'function' ||
+    typeof destination.on !== 'function'
+  )
+    return 0;
   const pending = (): number => (typeof destination._len === 'number' ? destination._len : 0);
   if (pending() === 0) return 0;
   let timer: NodeJS.Timeout | undefined;

@@ -238,7 +238,10 @@ export class WorkerSupervisor {
         this.grpcPort = m.grpcPort;
         // Reloads sent while it started found no handler yet: bring it up to the config in force.
         if (m.generation !== this.generation) {
-          this.logger.info({ pid: worker.process.pid, had: m.generation, current: this.generation }, 'worker started on an older config; sending the current one');
+          this.logger.info(
+            { pid: worker.process.pid, had: m.generation, current: this.generation },
+            'worker started on an older config; sending the current one',
+          );
           this.send(worker, { type: 'ext-authz:reload', text: this.text, generation: this.generation });
         }
         if (this.started) this.logger.info({ pid: worker.process.pid }, 'replacement worker serving');

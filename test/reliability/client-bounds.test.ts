@@ -94,7 +94,9 @@ describe('metric labels', () => {
     }
     expect(strays).toEqual([]);
     const unknown = samples.filter((s) => s.name === 'ext_authz_checks_total' && s.labels.reason === 'unknown_rule');
-    expect(unknown).toEqual([{ name: 'ext_authz_checks_total', labels: { rule: '(unknown)', decision: 'denied', reason: 'unknown_rule' }, value: 270 }]);
+    expect(unknown).toEqual([
+      { name: 'ext_authz_checks_total', labels: { rule: '(unknown)', decision: 'denied', reason: 'unknown_rule' }, value: 270 },
+    ]);
 
     const logged = log.lines.filter((l) => l.msg === 'check' && l.reason === 'unknown_rule');
     expect(logged).toHaveLength(270);
@@ -165,14 +167,16 @@ describe('grpc.maxInFlightBytes', () => {
 describe('grpc.maxRequestBytes', () => {
   test('a CheckRequest over the bound is refused with RESOURCE_EXHAUSTED before any rule runs; one under it is served', async () => {
     adapter = await TestAdapter.start(
-      configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: loose }\n`, 'grpc: { address: "127.0.0.1:0", maxRequestBytes: 131072 }\n').replace(
-        'grpc: { address: "127.0.0.1:0" }\n',
-        '',
-      ),
+      configYaml(
+        `  - name: r\n    service: { url: "${auth.url}", mode: loose }\n`,
+        'grpc: { address: "127.0.0.1:0", maxRequestBytes: 131072 }\n',
+      ).replace('grpc: { address: "127.0.0.1:0" }\n', ''),
     );
     await expect(adapter.client.check(checkRequest({ method: 'POST', body: 'b'.repeat(140_000) }))).rejects.toMatchObject({ code: 8 });
     expect(auth.received).toHaveLength(0);
-    const ok = await adapter.client.check(checkRequest({ method: 'POST', headers: { authorization: 'Bearer t' }, body: 'b'.repeat(100_000) }));
+    const ok = await adapter.client.check(
+      checkRequest({ method: 'POST', headers: { authorization: 'Bearer t' }, body: 'b'.repeat(100_000) }),
+    );
     expect(ok.ok_response).toBeDefined();
   });
 });

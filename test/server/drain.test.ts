@@ -117,9 +117,16 @@ test('any number of SIGTERM and SIGINT leave one drain running: the check in fli
     cli.child.kill('SIGTERM');
     cli.child.kill('SIGINT');
     const p = cli;
-    await until('both later signals to be seen', () => p.lines.filter((l) => l.msg === 'already draining').length === 2, 10_000).catch(() => undefined);
+    await until('both later signals to be seen', () => p.lines.filter((l) => l.msg === 'already draining').length === 2, 10_000).catch(
+      () => undefined,
+    );
     // Two signals pending at once are delivered in the kernel's order, not the order sent.
-    expect(cli.lines.filter((l) => l.msg === 'already draining').map((l) => l.signal).sort()).toEqual(['SIGINT', 'SIGTERM']);
+    expect(
+      cli.lines
+        .filter((l) => l.msg === 'already draining')
+        .map((l) => l.signal)
+        .sort(),
+    ).toEqual(['SIGINT', 'SIGTERM']);
     expect(cli.child.exitCode).toBeNull();
     held[0].writeHead(200).end();
     expect((await slow).ok_response).toBeDefined();
@@ -138,10 +145,14 @@ test('a stdout nobody reads does not keep a drained process alive: a bounded flu
   // A rejected reload logs every problem in one line: thousands of them fill the pipe many times over.
   writeFileSync(file, `rules:\n${'  - 1\n'.repeat(40_000)}`);
   cli.child.kill('SIGHUP');
-  await until('the rejected reload to be counted (and so logged)', async () => {
-    const text = (await httpGet(adminPort, '/metrics')).body;
-    return /ext_authz_config_reloads_total\{result="failure"\} 1/.test(text);
-  }, 20_000);
+  await until(
+    'the rejected reload to be counted (and so logged)',
+    async () => {
+      const text = (await httpGet(adminPort, '/metrics')).body;
+      return /ext_authz_config_reloads_total\{result="failure"\} 1/.test(text);
+    },
+    20_000,
+  );
   cli.child.kill('SIGTERM');
   const exit = await cli.exitWithin(20_000);
   expect(exit).toMatchObject({ code: 0, signal: null });
