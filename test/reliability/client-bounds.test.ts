@@ -50,6 +50,7 @@ describe('metric labels', () => {
       'unknown_rule',
       'invalid_request',
       'request_too_large',
+      'cancelled',
       'internal_error',
     ]),
     kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large']),
