@@ -4,7 +4,7 @@ import { writeConfig } from '../helpers/adapter';
 import { TestAuthService } from '../helpers/auth-service';
 import { CheckClient, checkRequest, okHeaders } from '../helpers/check-client';
 import { CliProcess, builtCli } from '../helpers/cli-process';
-import { scrape, sumOf } from '../helpers/prom-text';
+import { httpGet, scrape, sumOf } from '../helpers/prom-text';
 import { until } from '../helpers/until';
 
 // `workers: 2` with the real CLI: a cluster primary and two worker processes sharing one gRPC
@@ -160,21 +160,34 @@ describe('issue 19: workers', () => {
     expect(fromNew()).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
-  test('a hung worker (SIGSTOP) misses its heartbeat: reported not ready, killed and replaced', async () => {
+  test('a hung worker (SIGSTOP) misses its heartbeat: reported not ready at once, killed and replaced', async () => {
     const file = writeConfig(`workerHeartbeat: { interval: 100ms, timeout: 3s }\n${config('')}`);
-    cli = CliProcess.serve(file);
+    // Replacements are held before serving (test hook), so the moment between the hung worker's
+    // removal and its replacement's arrival can be observed.
+    cli = CliProcess.serve(file, { EXT_AUTHZ_TEST_HOLD_WORKER: '1' });
+    const p = cli;
+    const heldPids = (): number[] => p.lines.filter((l) => l.msg.startsWith('worker held before serving')).map((l) => l.pid);
+    await until('both workers to be held', () => heldPids().length === 2, 20_000);
+    for (const pid of heldPids()) process.kill(pid, 'SIGUSR2');
     const { grpcPort, adminPort, pids } = await cli.serving();
     const [victim] = pids;
     process.kill(victim, 'SIGSTOP');
     try {
       const missed = await cli.waitForLine((l) => l.msg.startsWith('worker missed its heartbeat'), 20_000);
       expect(missed.pid).toBe(victim);
-      await cli.waitForLine((l) => l.msg === 'replacement worker serving', 20_000);
     } finally {
       if (cli.lines.every((l) => !l.msg.startsWith('worker missed its heartbeat'))) process.kill(victim, 'SIGKILL');
     }
-    expect(cli.lines.find((l) => l.msg === 'worker died; starting a replacement')).toMatchObject({ hung: true, signal: 'SIGKILL' });
-    const samples = await scrape(adminPort);
+    expect(await cli.waitForLine((l) => l.msg === 'worker died; starting a replacement')).toMatchObject({ hung: true, signal: 'SIGKILL' });
+    await until('the replacement to be held', () => heldPids().length === 3, 20_000);
+    // Only the healthy worker counts; the cluster stays ready on it.
+    let samples = await scrape(adminPort);
+    expect(sumOf(samples, 'ext_authz_workers')).toBe(1);
+    expect((await httpGet(adminPort, '/readyz')).status).toBe(200);
+
+    process.kill(heldPids()[2], 'SIGUSR2');
+    await cli.waitForLine((l) => l.msg === 'replacement worker serving', 20_000);
+    samples = await scrape(adminPort);
     expect(sumOf(samples, 'ext_authz_workers')).toBe(2);
     expect(sumOf(samples, 'ext_authz_worker_restarts_total')).toBe(1);
     expect((await freshClient(grpcPort).check(checkRequest({ headers: { authorization: 'Bearer t' } }))).ok_response).toBeDefined();
