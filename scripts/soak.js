@@ -21,7 +21,7 @@ const ROOT = path.join(__dirname, '..');
 const { CheckClient, checkRequest: envoyCheckRequest } = require(path.join(ROOT, 'dist', 'client'));
 
 /** @typedef {import('../src/client').DecodedCheckResponse} DecodedCheckResponse */
-/** @typedef {{ rssMiB: number, fds: number, authSockets: number, loopP99Ms: number, series: number }} Sample */
+/** @typedef {{ rssMiB: number, heapMiB: number, fds: number, authSockets: number, loopP99Ms: number, series: number }} Sample */
 /** @typedef {{ port: number, readonly openSockets: number, close(): Promise<void> }} SoakAuthService */
 /** @typedef {{ child: import('node:child_process').ChildProcess, grpcPort: number, adminPort: number }} SpawnedAdapter */
 
@@ -239,7 +239,16 @@ async function sample(adapter, auth) {
   );
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
   const series = metrics.split('\n').filter((l) => l.startsWith('ext_authz_')).length;
-  return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN, series };
+  // Heap in use, for telling garbage not yet collected (RSS rises, then falls) from a leak (both rise).
+  const heap = /^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics);
+  return {
+    rssMiB: rssKiB / 1024,
+    heapMiB: heap ? Number(heap[1]) / 2 ** 20 : NaN,
+    fds,
+    authSockets: auth.openSockets,
+    loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN,
+    series,
+  };
 }
 
 /** @param {number[]} values */
@@ -256,6 +265,7 @@ function summarize(samples) {
   const pick = (/** @type {keyof Sample} */ k) => median(samples.map((s) => s[k]));
   return {
     rssMiB: pick('rssMiB'),
+    heapMiB: pick('heapMiB'),
     fds: pick('fds'),
     authSockets: pick('authSockets'),
     loopP99Ms: pick('loopP99Ms'),
@@ -343,7 +353,7 @@ async function main() {
         const s = await sample(adapter, auth);
         samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
         console.error(
-          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
+          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
             `loop p99 ${s.loopP99Ms.toFixed(1)} ms, ext_authz_ lines ${s.series}, checks ${counts.answered}`,
         );
         nextSample += SAMPLE_S * 1000;
@@ -376,7 +386,7 @@ async function main() {
     // Every series is there after the warm-up; unknown rule names must not add any.
     series: start.series,
   };
-  /** @type {Array<[string, keyof Sample, number]>} */
+  /** @type {Array<[string, keyof typeof limits, number]>} */
   const rows = [
     ['RSS (MiB)', 'rssMiB', 1],
     ['open fds', 'fds', 0],

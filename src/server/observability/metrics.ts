@@ -211,6 +211,8 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     this.reloads = options.reloads === false ? undefined : createReloadCounter(this.registry);
+    // Present at zero from the start, so a rate over it is defined before the first refusal.
+    this.refusals.inc({ bound: 'in_flight_bytes' }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
