@@ -53,7 +53,7 @@ describe('metric labels', () => {
       'cancelled',
       'internal_error',
     ]),
-    kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large']),
+    kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large', 'local']),
     status_class: new Set(['1xx', '2xx', '3xx', '4xx', '5xx', 'error']),
     source: new Set(['cache', 'coalesced']),
     result: new Set(['success', 'failure']),

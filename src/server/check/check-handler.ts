@@ -11,8 +11,11 @@ export interface CheckHandlerDeps {
   config(): ServingConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
-  track(delta: 1 | -1): void;
+  /**
+   * Told when a call starts and ends, with the config it runs on, so a drain can wait for the
+   * calls in flight and a reload closes a retired pool only after the calls using it.
+   */
+  track(delta: 1 | -1, config: ServingConfig): void;
   /** Charges the request against `grpc.maxInFlightBytes`: the release to call once answered, or undefined to refuse. */
   admit(request: CheckRequestMessage): (() => void) | undefined;
 }
@@ -35,7 +38,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     const config = deps.config();
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
-    deps.track(1);
+    deps.track(1, config);
     const release = deps.admit(call.request);
     try {
       let result: CheckResult;
@@ -53,7 +56,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
     } finally {
       release?.();
-      deps.track(-1);
+      deps.track(-1, config);
     }
   }
   return (call, callback) => void check(call, callback);

@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig, SharedRender } from '../observability';
@@ -7,7 +6,7 @@ import type { CompiledConfig } from '../check';
 import { ConfigReloader } from './config-reloader';
 import { exitAfterLogFlush } from './exit-after-flush';
 import { HOLD_WORKER_ENV, isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
-import { watchConfigFile } from './watch-config';
+import { watchConfigFile, type ConfigWatch } from './watch-config';
 
 /**
  * `workers: N` runs N worker processes that share the gRPC port through node:cluster (the
@@ -67,7 +66,7 @@ export class WorkerSupervisor {
   private readonly admin: http.Server | undefined;
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
-  private watcher: FSWatcher | undefined;
+  private watcher: ConfigWatch | undefined;
   private readonly reloader: ConfigReloader;
   private restartDelayMs = RESTART_MIN_MS;
   private draining = false;
@@ -141,7 +140,7 @@ export class WorkerSupervisor {
       { grpcPort: this.grpcPort, adminPort: this.adminPort, workers: this.workers.size, pids: this.pids() },
       'ext-authz-adapter serving',
     );
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reloader.reload({ onlyIfChanged: true }));
+    this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.reloader.reload({ text, onlyIfChanged: true }));
     process.on('SIGHUP', () => void this.reloader.reload());
     // Every signal is handled: with no handler left, a second one would kill the primary mid-drain.
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
