@@ -33,7 +33,6 @@ const MATCH_MODES: readonly MatchMode[] = ['all', 'whitelist', 'blacklist', 'com
 const SERVICE_MODES: readonly ServiceMode[] = ['loose', 'strict'];
 const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
-
 /**
  * Parses YAML text into settings; `issues` receives every problem, located by key path.
  * Settings come back whenever the document is a mapping, even with issues, so that later
@@ -83,7 +82,14 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
     shutdown: {
       drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, BOUNDS.drainDelayMs),
       timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, BOUNDS.shutdownTimeoutMs),
-      logFlushTimeoutMs: readDuration(shutdown, 'logFlushTimeout', 'shutdown', issues, DEFAULTS.logFlushTimeoutMs, BOUNDS.logFlushTimeoutMs),
+      logFlushTimeoutMs: readDuration(
+        shutdown,
+        'logFlushTimeout',
+        'shutdown',
+        issues,
+        DEFAULTS.logFlushTimeoutMs,
+        BOUNDS.logFlushTimeoutMs,
+      ),
     },
     workers: parseWorkers(root.workers, issues),
     workerHeartbeat: parseHeartbeat(root.workerHeartbeat, issues),
@@ -92,14 +98,7 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
   return settings;
 }
 
-function readAddress(
-  obj: RawObject | undefined,
-  key: string,
-  path: string,
-  issues: Issues,
-  def: string,
-  allowEmpty: boolean,
-): string {
+function readAddress(obj: RawObject | undefined, key: string, path: string, issues: Issues, def: string, allowEmpty: boolean): string {
   const address = readString(obj, key, path, issues, def);
   if (allowEmpty && address === '') return address;
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
@@ -212,16 +211,7 @@ function parseRules(value: unknown, issues: Issues): RuleSettings[] {
 }
 
 function parseRule(value: unknown, path: string, issues: Issues): RuleSettings | undefined {
-  const rule = readObject(value, path, issues, [
-    'name',
-    'enabled',
-    'service',
-    'request',
-    'response',
-    'match',
-    'cache',
-    'coalesce',
-  ]);
+  const rule = readObject(value, path, issues, ['name', 'enabled', 'service', 'request', 'response', 'match', 'cache', 'coalesce']);
   if (!rule) {
     if (value === undefined || value === null) issues.add(path, 'expected a rule mapping, got null');
     return undefined;

@@ -92,7 +92,13 @@ test('two workers answer, metrics are aggregated, a reload reaches both, a kille
   await cli.waitForLine((l) => l.msg === 'config reloaded' && l.pid === cli?.child.pid);
   for (const pid of pids) await cli.waitForLine((l) => l.msg === 'config reloaded' && l.pid === pid);
   const before = cli.lines.length;
-  const answeredBy = (): Set<number> => new Set(p.lines.slice(before).filter((l) => l.msg === 'check').map((l) => l.pid));
+  const answeredBy = (): Set<number> =>
+    new Set(
+      p.lines
+        .slice(before)
+        .filter((l) => l.msg === 'check')
+        .map((l) => l.pid),
+    );
   while (answeredBy().size < 2 && sent < 200) {
     const res = await freshClient(grpcPort).check(checkRequest());
     expect(okHeaders(res)['x-version']).toBe('2');
@@ -110,7 +116,13 @@ test('two workers answer, metrics are aggregated, a reload reaches both, a kille
   const newPid = replaced.pid as unknown as number;
   expect(pids).not.toContain(newPid);
   const after = cli.lines.length;
-  const since = (): Set<number> => new Set(p.lines.slice(after).filter((l) => l.msg === 'check').map((l) => l.pid));
+  const since = (): Set<number> =>
+    new Set(
+      p.lines
+        .slice(after)
+        .filter((l) => l.msg === 'check')
+        .map((l) => l.pid),
+    );
   await checkUntil(grpcPort, () => since().has(newPid));
   expect(since().has(newPid)).toBe(true);
   expect(since().has(victim)).toBe(false);

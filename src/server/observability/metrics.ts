@@ -193,7 +193,7 @@ export class Metrics {
   private readCacheRules: () => readonly CacheHolder[] = () => [];
   private readonly cacheBytes: Gauge<'rule'> = new Gauge({
     name: 'ext_authz_cache_bytes',
-    help: 'Bytes held by each rule\'s decision cache (keys, headers and bodies, bounded by cache.maxBytes).',
+    help: "Bytes held by each rule's decision cache (keys, headers and bodies, bounded by cache.maxBytes).",
     labelNames: ['rule'] as const,
     registers: [this.registry],
     collect: (): void => {
