@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { BOUNDS, DEFAULTS, REQUEST_OVERHEAD_BYTES } from './defaults';
 import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
+import { parseRequestHeaders, parseResponseHeaders, type Environment } from './parse-header-settings';
 import {
   describe,
   readBool,
@@ -39,7 +40,7 @@ const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
  * stages (conditions) can report theirs in the same pass; they are usable only when
  * `issues` is empty.
  */
-export function parseConfigText(text: string, issues: Issues): AdapterSettings | undefined {
+export function parseConfigText(text: string, issues: Issues, env: Environment = process.env): AdapterSettings | undefined {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   for (const err of doc.errors) {
     const pos = err.linePos?.[0];
@@ -54,11 +55,11 @@ export function parseConfigText(text: string, issues: Issues): AdapterSettings |
     issues.add('', `YAML: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
-  return parseConfigValue(value, issues);
+  return parseConfigValue(value, issues, env);
 }
 
 /** Parses an already-decoded document (tests and fuzzers feed values directly). */
-export function parseConfigValue(value: unknown, issues: Issues): AdapterSettings | undefined {
+export function parseConfigValue(value: unknown, issues: Issues, env: Environment = process.env): AdapterSettings | undefined {
   const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'workerHeartbeat', 'rules']);
   if (!root) return undefined;
 
@@ -66,7 +67,7 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
   const admin = readObject(root.admin, 'admin', issues, ['address', 'exposeConfig']);
   const log = readObject(root.log, 'log', issues, ['level']);
   const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout', 'logFlushTimeout']);
-  const rules = parseRules(root.rules, issues);
+  const rules = parseRules(root.rules, issues, env);
 
   const settings: AdapterSettings = {
     grpc: {
@@ -188,7 +189,7 @@ function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSett
   return { cert: cert ?? '', key: key ?? '', clientCa: readString(tls, 'clientCa', path, issues) };
 }
 
-function parseRules(value: unknown, issues: Issues): RuleSettings[] {
+function parseRules(value: unknown, issues: Issues, env: Environment): RuleSettings[] {
   const list = readList(value, 'rules', issues);
   if (!list || list.length === 0) {
     if (list) issues.add('rules', 'expected at least one rule; with no rule every check would be allowed');
@@ -198,7 +199,7 @@ function parseRules(value: unknown, issues: Issues): RuleSettings[] {
   const rules: RuleSettings[] = [];
   const seen = new Map<string, number>();
   list.forEach((raw, i) => {
-    const rule = parseRule(raw, keyPath('rules', i), issues);
+    const rule = parseRule(raw, keyPath('rules', i), issues, env);
     if (!rule) return;
     const first = seen.get(rule.name);
     if (first !== undefined) {
@@ -210,8 +211,18 @@ function parseRules(value: unknown, issues: Issues): RuleSettings[] {
   return rules;
 }
 
-function parseRule(value: unknown, path: string, issues: Issues): RuleSettings | undefined {
-  const rule = readObject(value, path, issues, ['name', 'enabled', 'service', 'request', 'response', 'match', 'cache', 'coalesce']);
+function parseRule(value: unknown, path: string, issues: Issues, env: Environment): RuleSettings | undefined {
+  const rule = readObject(value, path, issues, [
+    'name',
+    'enabled',
+    'dryRun',
+    'service',
+    'request',
+    'response',
+    'match',
+    'cache',
+    'coalesce',
+  ]);
   if (!rule) {
     if (value === undefined || value === null) issues.add(path, 'expected a rule mapping, got null');
     return undefined;
@@ -221,11 +232,26 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
     issues.add(keyPath(path, 'name'), `expected a name of letters, digits, "_", "." or "-" (at most 63), got ${describe(name)}`);
   }
   const requestPath = keyPath(path, 'request');
-  const request = readObject(rule.request, requestPath, issues, ['tokenHeader', 'allowedHeaders', 'maxHeaderBytes', 'body']);
+  const request = readObject(rule.request, requestPath, issues, [
+    'tokenHeader',
+    'allowedHeaders',
+    'headersToAdd',
+    'removeHeaders',
+    'maxHeaderBytes',
+    'body',
+  ]);
   const bodyPath = keyPath(requestPath, 'body');
   const body = readObject(request?.body, bodyPath, issues, ['enabled', 'maxBytes']);
   const responsePath = keyPath(path, 'response');
-  const response = readObject(rule.response, responsePath, issues, ['allowedHeaders', 'resultHeader', 'maxBodyBytes']);
+  const response = readObject(rule.response, responsePath, issues, [
+    'allowedHeaders',
+    'appendHeaders',
+    'clientHeadersOnSuccess',
+    'clientHeaders',
+    'dynamicMetadata',
+    'resultHeader',
+    'maxBodyBytes',
+  ]);
   const resultHeader = readHeaderNames(response, 'resultHeader', responsePath, issues, [DEFAULTS.resultHeader]);
   if (resultHeader.length !== 1) {
     issues.add(keyPath(responsePath, 'resultHeader'), 'expected exactly one header name');
@@ -234,14 +260,17 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
   if (tokenHeaders.length === 0) {
     issues.add(keyPath(requestPath, 'tokenHeader'), 'expected at least one header name, such as authorization or cookie');
   }
+  const requestHeaders = parseRequestHeaders(request, requestPath, issues, env, tokenHeaders);
+  const responseAllowed = readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders);
 
   return {
     name,
     enabled: readBool(rule, 'enabled', path, issues, DEFAULTS.enabled),
+    dryRun: readBool(rule, 'dryRun', path, issues, DEFAULTS.dryRun),
     service: parseService(rule.service, keyPath(path, 'service'), issues),
     request: {
       tokenHeaders,
-      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, DEFAULTS.requestAllowedHeaders),
+      ...requestHeaders,
       maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, BOUNDS.maxHeaderBytes),
       body: {
         enabled: readBool(body, 'enabled', bodyPath, issues, DEFAULTS.bodyEnabled),
@@ -249,7 +278,8 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
       },
     },
     response: {
-      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders),
+      allowedHeaders: responseAllowed,
+      ...parseResponseHeaders(response, responsePath, issues, responseAllowed, requestHeaders.removeHeaders),
       resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
       maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, BOUNDS.responseMaxBodyBytes),
     },

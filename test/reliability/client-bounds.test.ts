@@ -51,6 +51,7 @@ describe('metric labels', () => {
       'invalid_request',
       'request_too_large',
       'cancelled',
+      'dry_run_denied',
       'internal_error',
     ]),
     kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large', 'local']),
