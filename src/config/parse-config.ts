@@ -4,6 +4,7 @@ import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
 import {
   describe,
+  isObject,
   readBool,
   readDuration,
   readEnum,
@@ -17,6 +18,7 @@ import {
 import type {
   AdapterSettings,
   CacheSettings,
+  CircuitBreakerSettings,
   GrpcTlsSettings,
   LogLevel,
   MatchMode,
@@ -40,6 +42,9 @@ export const DEFAULTS = {
   statusOnError: 403,
   maxConcurrent: 1024,
   connections: 64,
+  retries: 1,
+  breakerFailures: 5,
+  breakerOpenForMs: 5_000,
   maxHeaderBytes: 64 * 1024,
   bodyMaxBytes: 10 * 1024,
   responseMaxBodyBytes: 64 * 1024,
@@ -225,6 +230,8 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     'statusOnError',
     'maxConcurrent',
     'connections',
+    'retries',
+    'circuitBreaker',
     'tls',
   ]);
   if (!service) issues.add(path, 'required: the auth service, e.g. { url: "http://auth:8000", path: /validateToken }');
@@ -243,7 +250,24 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, 400, 599),
     maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, 1, 1_000_000),
     connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, 1, 10_000),
+    retries: readInt(service, 'retries', path, issues, DEFAULTS.retries, 0, 3),
+    circuitBreaker: parseCircuitBreaker(service?.circuitBreaker, keyPath(path, 'circuitBreaker'), issues),
     tls,
+  };
+}
+
+function parseCircuitBreaker(value: unknown, path: string, issues: Issues): CircuitBreakerSettings | undefined {
+  if (value === false) return undefined;
+  const defaults = { failures: DEFAULTS.breakerFailures, openForMs: DEFAULTS.breakerOpenForMs };
+  if (value === undefined || value === null || value === true) return defaults;
+  if (!isObject(value)) {
+    issues.add(path, `expected false (off) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
+    return defaults;
+  }
+  const breaker = readObject(value, path, issues, ['failures', 'openFor']);
+  return {
+    failures: readInt(breaker, 'failures', path, issues, DEFAULTS.breakerFailures, 1, 1_000),
+    openForMs: readDuration(breaker, 'openFor', path, issues, DEFAULTS.breakerOpenForMs, 1, HOUR_MS),
   };
 }
 

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ConfigError, redactUrls } from '../config';
 import { createAdminServer, listen } from './admin-server';
+import { logBreakerTransitions } from './breaker-log';
 import { createCheckHandler } from './check-service';
 import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
@@ -28,6 +29,8 @@ export interface StartOptions {
   readonly metrics?: Metrics;
   /** `configText` already compiled (and checked) by the caller, so startup does not compile it twice. */
   readonly preloaded?: LoadedConfig;
+  /** Clock of the circuit breakers (`openFor`); tests inject one. */
+  readonly now?: () => number;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -59,8 +62,10 @@ export class AdapterServer {
     private readonly ownLogger: boolean,
     readonly metrics: Metrics,
     serveAdmin: boolean,
+    private readonly now: (() => number) | undefined,
   ) {
     this.config = initial;
+    logBreakerTransitions(initial, logger);
     this.grpcServer = new grpc.Server();
     this.grpcCredentials = createGrpcCredentials(initial.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
@@ -92,7 +97,7 @@ export class AdapterServer {
    */
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
-    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile));
+    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile, undefined, options.now));
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
     const server = new AdapterServer(
@@ -103,6 +108,7 @@ export class AdapterServer {
       options.logger === undefined,
       metrics,
       options.admin ?? true,
+      options.now,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
@@ -184,7 +190,7 @@ export class AdapterServer {
       if (onlyIfChanged && text === this.lastText) return true;
       // Remembered even when rejected, so an invalid file is reported once, not on every directory event.
       this.lastText = text;
-      next = await compileCheckedConfig(text, this.configFile, previous);
+      next = await compileCheckedConfig(text, this.configFile, previous, this.now);
     } catch (err) {
       this.metrics.reloads?.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];
@@ -192,6 +198,7 @@ export class AdapterServer {
       return false;
     }
     this.config = next;
+    logBreakerTransitions(next, this.logger);
     if (tlsMode(next.grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(next.grpcTls);
     if (this.ownLogger) this.logger.level = next.settings.log.level;
     // Closing waits for the calls still using a retired pool; new calls already use the new config.

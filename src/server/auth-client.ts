@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import type { ServiceSettings } from '../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../translate';
 import type { Cancellation } from './cancellation';
+import { CircuitBreaker } from './circuit-breaker';
+import { closedBeforeResponse, watchResponses } from './response-watch';
 
 /** TLS material read from the files named in `service.tls`, so a reload picks up new certificates. */
 export interface ServiceTlsMaterial {
@@ -15,29 +17,53 @@ export interface ServiceTlsMaterial {
 }
 
 export type AuthCallResult =
-  | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
-  | { readonly ok: false; readonly cause: UnavailableKind | 'cancelled' | 'invalid_request'; readonly elapsedMs: number };
+  | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number; readonly retries: number }
+  | {
+      readonly ok: false;
+      readonly cause: UnavailableKind | 'cancelled' | 'invalid_request';
+      readonly elapsedMs: number;
+      readonly retries: number;
+      /** Connect failure, reset before any response byte, or timeout on the wire: counts toward the breaker. */
+      readonly notAnswering: boolean;
+    };
+
+/** One attempt's failure, before retries are counted. */
+type AttemptFailure = Omit<Extract<AuthCallResult, { ok: false }>, 'retries'> & {
+  /** Refused, or closed/reset before any byte of a response: nothing was answered, so asking again is safe. */
+  readonly retryable: boolean;
+};
+type AttemptResult = Omit<Extract<AuthCallResult, { ok: true }>, 'retries'> | AttemptFailure;
 
 export interface CallLimits {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
+  /** Immediate retries on a new connection (see AuthClient.call); none when absent. */
+  readonly retries?: number;
 }
 
 /**
  * One keep-alive pool toward one auth service, bounded in sockets (`connections`). Calls are
  * bounded in time (`timeoutMs`, headers and body together) and kept body size (`maxBodyBytes`);
  * their number is each rule's own bound (ConcurrencyLimit), taken before a call gets here.
+ * Every connection is watched (response-watch.ts): interim 1xx heads are dropped, and a close
+ * before any response byte is told apart from one mid-response.
  */
 export class AuthClient {
   private readonly pool: Pool;
+  private readonly connector: buildConnector.connector;
+  readonly origin: string;
+  private readonly connections: number;
   /** TLS name for https services; see the constructor. */
   private readonly servername: string | undefined;
+  /** Absent when the rule turned it off (`circuitBreaker: false`). */
+  readonly breaker: CircuitBreaker | undefined;
 
   /** `identity` says which service this pool reaches; equal identities may share a pool across reloads. */
   constructor(
     readonly identity: string,
     service: ServiceSettings,
     tls: ServiceTlsMaterial | undefined,
+    now: () => number = Date.now,
   ) {
     // undici takes each request's TLS name from its Host header, which here is the client's: that
     // would verify the service against a name the client chose and reconnect whenever it changes.
@@ -47,6 +73,19 @@ export class AuthClient {
     const https = url.protocol === 'https:';
     const verifyAs = tls?.serverName ?? host;
     this.servername = https ? (tls?.serverName ?? (isIP(host) ? undefined : host)) : undefined;
+    this.origin = service.url;
+    this.connections = service.connections;
+    this.breaker = service.circuitBreaker && new CircuitBreaker(service.circuitBreaker, now);
+    const connect = buildConnector({
+      timeout: Math.min(service.timeoutMs, 10_000),
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
+      ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
+    });
+    this.connector = (options, callback) =>
+      connect(options, (err, socket) => {
+        if (socket) watchResponses(socket);
+        (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+      });
     this.pool = new Pool(service.url, {
       connections: service.connections,
       pipelining: 1,
@@ -56,19 +95,48 @@ export class AuthClient {
       // at 2,000 checks/s), long enough to be promoted out of the young generation.
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: {
-        timeout: Math.min(service.timeoutMs, 10_000),
-        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
-        ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
-      },
+      connect: this.connector,
     });
   }
 
-  /** Never rejects: every way a call can end is an AuthCallResult. */
-  call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
-    if (cancel?.cancelled) return Promise.resolve(CANCELLED);
+  /**
+   * Never rejects: every way a call can end is an AuthCallResult. A call refused or reset before
+   * any byte of a response arrived is asked again at once, at most `limits.retries` times, each
+   * on a new connection (the pool's other idle ones may be just as stale) and within what is left
+   * of `limits.timeoutMs`. Nothing else is retried: after a timeout the service may still be
+   * working on it, and any response, a 5xx included, is an answer.
+   */
+  async call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
+    if (cancel?.cancelled) return CANCELLED;
+    const started = performance.now();
+    let result = await this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, () => this.waitedForBusyPool());
+    let retries = 0;
+    while (!result.ok && result.retryable && retries < (limits.retries ?? 0)) {
+      const left = limits.timeoutMs - (performance.now() - started);
+      if (left < 1 || cancel?.cancelled) break;
+      retries++;
+      const fresh = new Client(this.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0, connect: this.connector });
+      try {
+        result = await this.attempt(fresh, req, limits, left, cancel, () => false);
+      } finally {
+        fresh.destroy().catch(() => undefined);
+      }
+    }
+    const elapsedMs = performance.now() - started;
+    if (result.ok) return { ...result, elapsedMs, retries };
+    return { ok: false, cause: result.cause, notAnswering: result.notAnswering, elapsedMs, retries };
+  }
+
+  private attempt(
+    dispatcher: Dispatcher,
+    req: AuthRequest,
+    limits: CallLimits,
+    timeoutMs: number,
+    cancel: Cancellation | undefined,
+    waitedForBusyPool: () => boolean,
+  ): Promise<AttemptResult> {
     return new Promise((resolve) => {
-      const handler = new AuthCallHandler(limits, cancel, resolve);
+      const handler = new AuthCallHandler(timeoutMs, limits.maxBodyBytes, cancel, waitedForBusyPool, resolve);
       // undici's Request reads `servername`, but its option types leave it out.
       const options: Dispatcher.DispatchOptions & { servername?: string } = {
         method: req.method as Dispatcher.HttpMethod,
@@ -82,8 +150,16 @@ export class AuthClient {
         reset: req.body !== undefined && req.body.length > 0,
         servername: this.servername,
       };
-      this.pool.dispatch(options, handler);
+      dispatcher.dispatch(options, handler);
     });
+  }
+
+  /**
+   * Whether a call that timed out before it was written waited behind calls holding every
+   * connection: load the adapter's clients can make, not the service failing to connect.
+   */
+  private waitedForBusyPool(): boolean {
+    return this.pool.stats.connected >= this.connections;
   }
 
   close(): Promise<void> {
@@ -95,7 +171,7 @@ export class AuthClient {
   }
 }
 
-const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0 };
+const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0, retries: 0, notAnswering: false };
 
 /** Why the adapter itself ended a call early; the reason undici reports back is ignored. */
 class CallStopped extends Error {}
@@ -118,11 +194,13 @@ class AuthCallHandler implements Dispatcher.DispatchHandler {
   private size = 0;
 
   constructor(
-    private readonly limits: CallLimits,
+    timeoutMs: number,
+    private readonly maxBodyBytes: number,
     private readonly cancel: Cancellation | undefined,
-    private readonly settle: (result: AuthCallResult) => void,
+    private readonly waitedForBusyPool: () => boolean,
+    private readonly settle: (result: AttemptResult) => void,
   ) {
-    this.timer = setTimeout(stopOnTimeout, limits.timeoutMs, this);
+    this.timer = setTimeout(stopOnTimeout, timeoutMs, this);
     cancel?.onCancel(() => this.stop('cancelled'));
   }
 
@@ -141,7 +219,7 @@ class AuthCallHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
-    const room = this.limits.maxBodyBytes - this.size;
+    const room = this.maxBodyBytes - this.size;
     if (chunk.length > room) {
       if (room > 0) this.chunks.push(chunk.subarray(0, room));
       this.size += room;
@@ -158,12 +236,25 @@ class AuthCallHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (!this.settled) this.finish({ ok: false, cause: classify(err), elapsedMs: performance.now() - this.started });
+    if (this.settled) return;
+    const cause = classify(err);
+    const silent = closedBeforeResponse(err);
+    const refused = (err as { code?: string }).code === 'ECONNREFUSED';
+    this.finish({
+      ok: false,
+      cause,
+      elapsedMs: performance.now() - this.started,
+      retryable: refused || silent,
+      notAnswering: cause === 'connect' || cause === 'timeout' || silent,
+    });
   }
 
   stop(cause: 'timeout' | 'cancelled'): void {
     if (this.settled) return;
-    this.finish({ ok: false, cause, elapsedMs: performance.now() - this.started });
+    // A timeout counts against the service once the request was on the wire, or while a new
+    // connection to it was being made; not while it queued behind calls holding every connection.
+    const notAnswering = cause === 'timeout' && (this.controller !== undefined || !this.waitedForBusyPool());
+    this.finish({ ok: false, cause, elapsedMs: performance.now() - this.started, retryable: false, notAnswering });
     this.controller?.abort(new CallStopped());
   }
 
@@ -178,7 +269,7 @@ class AuthCallHandler implements Dispatcher.DispatchHandler {
     });
   }
 
-  private finish(result: AuthCallResult): void {
+  private finish(result: AttemptResult): void {
     this.settled = true;
     clearTimeout(this.timer);
     this.cancel?.onCancel(undefined);

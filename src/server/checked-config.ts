@@ -17,8 +17,13 @@ export async function readConfigText(file: string): Promise<string> {
  * together), so a config that is accepted can be served. On rejection, pools created for it are
  * destroyed; pools taken over from `previous` are left alone.
  */
-export async function compileCheckedConfig(text: string, source: string, previous?: LoadedConfig): Promise<LoadedConfig> {
-  const next = await compileConfig(text, source, previous);
+export async function compileCheckedConfig(
+  text: string,
+  source: string,
+  previous?: LoadedConfig,
+  now?: () => number,
+): Promise<LoadedConfig> {
+  const next = await compileConfig(text, source, previous, now);
   const tlsProblem = checkGrpcTls(next.grpcTls);
   if (tlsProblem) {
     const created = previous ? retiredClients(next, previous) : [...new Set(next.rules.map((r) => r.client))];

@@ -53,10 +53,16 @@ export async function loadConfigFile(file: string, previous?: LoadedConfig): Pro
 }
 
 /**
- * Compiles config text. Pools of rules whose service (url, pool size, TLS material) did not
- * change are taken over from `previous`, so a reload keeps warm connections.
+ * Compiles config text. Pools of rules whose service (url, pool size, TLS material, breaker) did
+ * not change are taken over from `previous`, so a reload keeps warm connections and the breaker's
+ * state. `now` is the clock of new pools' circuit breakers (tests inject one).
  */
-export async function compileConfig(text: string, source: string, previous?: LoadedConfig): Promise<LoadedConfig> {
+export async function compileConfig(
+  text: string,
+  source: string,
+  previous?: LoadedConfig,
+  now: () => number = Date.now,
+): Promise<LoadedConfig> {
   const issues = new Issues();
   const settings = parseConfigText(text, issues);
   if (!settings) throw new ConfigError(source, issues.list);
@@ -79,7 +85,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
     const identity = clientIdentity(rule, tls[i]);
     let client = reusable.get(identity);
     if (!client) {
-      client = new AuthClient(identity, rule.service, tls[i]);
+      client = new AuthClient(identity, rule.service, tls[i], now);
       reusable.set(identity, client);
     }
     return {
@@ -114,7 +120,8 @@ function clientIdentity(rule: RuleSettings, tls: ServiceTlsMaterial | undefined)
   const material = tls
     ? [tls.ca, tls.cert, tls.key].map((b) => (b ? b.toString('base64') : '')).join('|') + `|${tls.serverName ?? ''}`
     : '';
-  return `${s.url}|${s.connections}|${s.timeoutMs}|${material}`;
+  const breaker = s.circuitBreaker ? `${s.circuitBreaker.failures}/${s.circuitBreaker.openForMs}` : 'off';
+  return `${s.url}|${s.connections}|${s.timeoutMs}|${breaker}|${material}`;
 }
 
 async function readPem(file: string | undefined, path: string, issues: Issues): Promise<Buffer | undefined> {
