@@ -298,9 +298,11 @@ function classify(err: unknown): UnavailableKind | 'invalid_request' {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout';
+    case 'UND_ERR_SOCKET':
+      // undici's words for a response it refuses to parse (a 101 nobody asked for), not a reset.
+      return /^bad (response|upgrade)$/.test((err as Error).message) ? 'protocol' : 'reset';
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
       return 'reset';
     default:
