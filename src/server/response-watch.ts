@@ -32,8 +32,8 @@ export function scanResponseStart(buf: Buffer): number | 'final' | 'more' | 'too
   const status = d0 * 100 + d1 * 10 + d2;
   if (status < 100 || status >= 200 || status === 101) return 'final';
   const end = buf.indexOf(HEAD_END);
-  if (end !== -1) return end + HEAD_END.length;
-  return buf.length > MAX_INTERIM_HEAD ? 'too_large' : 'more';
+  if (end === -1) return buf.length > MAX_INTERIM_HEAD ? 'too_large' : 'more';
+  return end + HEAD_END.length > MAX_INTERIM_HEAD ? 'too_large' : end + HEAD_END.length;
 }
 
 /** Errors of calls whose connection closed or reset before any byte of their response arrived. */

@@ -28,11 +28,15 @@ export class TestAdapter {
     readonly configFile: string,
   ) {}
 
-  static async start(yaml: string, options: { watch?: boolean; logger?: pino.Logger } = {}): Promise<TestAdapter> {
+  static async start(
+    yaml: string,
+    options: { watch?: boolean; logger?: pino.Logger; now?: () => number } = {},
+  ): Promise<TestAdapter> {
     const configFile = writeConfig(yaml);
     const server = await AdapterServer.start({
       configFile,
       watch: options.watch,
+      now: options.now,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
     return new TestAdapter(server, new CheckClient(`127.0.0.1:${server.grpcPort}`), configFile);
