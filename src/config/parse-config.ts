@@ -261,7 +261,7 @@ function parseCircuitBreaker(value: unknown, path: string, issues: Issues): Circ
   const defaults = { failures: DEFAULTS.breakerFailures, openForMs: DEFAULTS.breakerOpenForMs };
   if (value === undefined || value === null || value === true) return defaults;
   if (!isObject(value)) {
-    issues.add(path, `expected false (off) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
+    issues.add(path, `expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
     return defaults;
   }
   const breaker = readObject(value, path, issues, ['failures', 'openFor']);

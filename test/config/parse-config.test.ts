@@ -73,7 +73,7 @@ describe('parseConfigText', () => {
     ['rules:\n  - name: a\n    service: { url: "https://a:1", tls: { cert: c.pem } }\n', 'rules[0].service.tls: cert and key go together'],
     ['rules:\n  - name: a\n    name: b\n', 'YAML syntax: Map keys must be unique'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", retries: 9 }\n', 'rules[0].service.retries: expected a whole number from 0 to 3, got number 9'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: off }\n', 'rules[0].service.circuitBreaker: expected false (off) or a mapping such as { failures: 5, openFor: 5s }, got "off"'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: off }\n', 'rules[0].service.circuitBreaker: expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got "off"'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failures: 0 } }\n', 'rules[0].service.circuitBreaker.failures: expected a whole number from 1 to 1000'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { openFor: 5 } }\n', 'rules[0].service.circuitBreaker.openFor: expected a duration like "250ms" or "10s"'],
     ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failure: 3 } }\n', 'rules[0].service.circuitBreaker.failure: unknown key; expected one of: failures, openFor'],
