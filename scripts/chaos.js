@@ -55,7 +55,8 @@ const OPEN_FOR_MS = 1_000;
 const RECOVERY_GRACE_MS = OPEN_FOR_MS + 2 * TIMEOUT_MS + 1_000;
 /** Envoy's own deadline for a check; past it the check counts as unanswered. */
 const DEADLINE_MS = 5_000;
-const MAX_PENDING = Math.max(2_000, RATE * 3);
+/** Past this many checks awaiting an answer (a deadline's worth and one second more) the run stops sending. */
+const MAX_PENDING = Math.ceil((RATE * (DEADLINE_MS + 1_000)) / 1000);
 const CHANNELS = 8;
 const RELOAD_EVERY_MS = 3_000;
 const FAULTS = ['kill', 'blackhole', '5xx', 'slow', 'reset'];
@@ -333,6 +334,20 @@ function checkRequest(mix, n) {
   };
 }
 
+/**
+ * Opens every channel's connection and lets both workers' pools and JIT warm up with a few checks
+ * per channel, answered before the clock starts; they are not counted.
+ */
+async function warmUp(channels) {
+  const one = (ch, mix, n) =>
+    new Promise((resolve) => ch.Check(checkRequest(mix, n), { deadline: Date.now() + 30_000 }, () => resolve()));
+  await Promise.all(
+    channels.map(async (ch, i) => {
+      for (let k = 0; k < 20; k++) await one(ch, MIX[k % MIX.length], -1 - i * 100 - k);
+    }),
+  );
+}
+
 function okHeader(res, name) {
   const h = (res.ok_response?.headers ?? []).find((x) => x.header?.key === name);
   return h?.header.value;
@@ -394,6 +409,7 @@ async function main() {
   try {
     adapter = await startAdapter(configFile, ports.admin);
     channels = clients(ports.grpc);
+    await warmUp(channels);
     const started = performance.now();
     const now = () => performance.now() - started;
     const phaseIndexAt = (t) => schedule.findIndex((p) => t >= p.start && t < p.end);
@@ -490,10 +506,8 @@ async function main() {
 
     const workersNow = childPids(adapter.child.pid);
     const transitions = adapter.warnings.filter((l) => l.includes('circuit breaker open')).length;
-    console.error(
-      `  workers at the end: ${workersNow.join(', ')} (SIGTERMed ${killedWorker}${workersNow.includes(killedWorker) ? ', still there' : ', replaced'}); ` +
-        `config generations ${generation}; breaker-open lines logged ${transitions}`,
-    );
+    const replaced = killedWorker === undefined ? 'no worker SIGTERMed yet' : `SIGTERMed ${killedWorker}, ${workersNow.includes(killedWorker) ? 'still there' : 'replaced'}`;
+    console.error(`  workers at the end: ${workersNow.join(', ')} (${replaced}); config generations ${generation}; breaker-open lines logged ${transitions}`);
     for (const line of wrongSamples) console.error(`  ${line}`);
     const recoverMs = Math.max(0, ...recoveries.values());
     const boundaries = schedule.filter((p, i) => i > 0 && p.kind === 'healthy').length;
