@@ -109,7 +109,7 @@ export class AuthClient {
   async call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
     if (cancel?.cancelled) return CANCELLED;
     const started = performance.now();
-    let result = await this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, () => this.waitedForBusyPool());
+    let result = await this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, this.waitedForBusyPool);
     let retries = 0;
     while (!result.ok && result.retryable && retries < (limits.retries ?? 0)) {
       const left = limits.timeoutMs - (performance.now() - started);
@@ -158,9 +158,7 @@ export class AuthClient {
    * Whether a call that timed out before it was written waited behind calls holding every
    * connection: load the adapter's clients can make, not the service failing to connect.
    */
-  private waitedForBusyPool(): boolean {
-    return this.pool.stats.connected >= this.connections;
-  }
+  private readonly waitedForBusyPool = (): boolean => this.pool.stats.connected >= this.connections;
 
   close(): Promise<void> {
     return this.pool.close();
