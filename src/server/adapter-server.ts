@@ -29,8 +29,8 @@ export interface StartOptions {
   readonly metrics?: Metrics;
   /** `configText` already compiled (and checked) by the caller, so startup does not compile it twice. */
   readonly preloaded?: LoadedConfig;
-  /** Clock of the circuit breakers (`openFor`); tests inject one. */
-  readonly now?: () => number;
+  /** Monotonic clock in ms of the circuit breakers (`openFor`); tests pass their own. */
+  readonly clock?: () => number;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -62,7 +62,7 @@ export class AdapterServer {
     private readonly ownLogger: boolean,
     readonly metrics: Metrics,
     serveAdmin: boolean,
-    private readonly now: (() => number) | undefined,
+    private readonly clock: (() => number) | undefined,
   ) {
     this.config = initial;
     logBreakerTransitions(initial, logger);
@@ -97,7 +97,7 @@ export class AdapterServer {
    */
   static async create(options: StartOptions): Promise<AdapterServer> {
     const text = options.configText ?? (await readConfigText(options.configFile));
-    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile, undefined, options.now));
+    const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile, undefined, options.clock));
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
     const server = new AdapterServer(
@@ -108,7 +108,7 @@ export class AdapterServer {
       options.logger === undefined,
       metrics,
       options.admin ?? true,
-      options.now,
+      options.clock,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
@@ -190,7 +190,7 @@ export class AdapterServer {
       if (onlyIfChanged && text === this.lastText) return true;
       // Remembered even when rejected, so an invalid file is reported once, not on every directory event.
       this.lastText = text;
-      next = await compileCheckedConfig(text, this.configFile, previous, this.now);
+      next = await compileCheckedConfig(text, this.configFile, previous, this.clock);
     } catch (err) {
       this.metrics.reloads?.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];

@@ -63,7 +63,7 @@ export class AuthClient {
     readonly identity: string,
     service: ServiceSettings,
     tls: ServiceTlsMaterial | undefined,
-    now: () => number = Date.now,
+    clock: () => number = performance.now.bind(performance),
   ) {
     // undici takes each request's TLS name from its Host header, which here is the client's: that
     // would verify the service against a name the client chose and reconnect whenever it changes.
@@ -75,7 +75,7 @@ export class AuthClient {
     this.servername = https ? (tls?.serverName ?? (isIP(host) ? undefined : host)) : undefined;
     this.origin = service.url;
     this.connections = service.connections;
-    this.breaker = service.circuitBreaker && new CircuitBreaker(service.circuitBreaker, now);
+    this.breaker = service.circuitBreaker && new CircuitBreaker(service.circuitBreaker, clock);
     const connect = buildConnector({
       timeout: Math.min(service.timeoutMs, 10_000),
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),

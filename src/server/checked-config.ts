@@ -21,9 +21,9 @@ export async function compileCheckedConfig(
   text: string,
   source: string,
   previous?: LoadedConfig,
-  now?: () => number,
+  clock?: () => number,
 ): Promise<LoadedConfig> {
-  const next = await compileConfig(text, source, previous, now);
+  const next = await compileConfig(text, source, previous, clock);
   const tlsProblem = checkGrpcTls(next.grpcTls);
   if (tlsProblem) {
     const created = previous ? retiredClients(next, previous) : [...new Set(next.rules.map((r) => r.client))];

@@ -55,13 +55,13 @@ export async function loadConfigFile(file: string, previous?: LoadedConfig): Pro
 /**
  * Compiles config text. Pools of rules whose service (url, pool size, TLS material, breaker) did
  * not change are taken over from `previous`, so a reload keeps warm connections and the breaker's
- * state. `now` is the clock of new pools' circuit breakers (tests inject one).
+ * state. `clock` is the monotonic clock in ms of new pools' circuit breakers (tests pass their own).
  */
 export async function compileConfig(
   text: string,
   source: string,
   previous?: LoadedConfig,
-  now: () => number = Date.now,
+  clock?: () => number,
 ): Promise<LoadedConfig> {
   const issues = new Issues();
   const settings = parseConfigText(text, issues);
@@ -85,7 +85,7 @@ export async function compileConfig(
     const identity = clientIdentity(rule, tls[i]);
     let client = reusable.get(identity);
     if (!client) {
-      client = new AuthClient(identity, rule.service, tls[i], now);
+      client = new AuthClient(identity, rule.service, tls[i], clock);
       reusable.set(identity, client);
     }
     return {

@@ -30,13 +30,13 @@ export class TestAdapter {
 
   static async start(
     yaml: string,
-    options: { watch?: boolean; logger?: pino.Logger; now?: () => number } = {},
+    options: { watch?: boolean; logger?: pino.Logger; clock?: () => number } = {},
   ): Promise<TestAdapter> {
     const configFile = writeConfig(yaml);
     const server = await AdapterServer.start({
       configFile,
       watch: options.watch,
-      now: options.now,
+      clock: options.clock,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
     return new TestAdapter(server, new CheckClient(`127.0.0.1:${server.grpcPort}`), configFile);

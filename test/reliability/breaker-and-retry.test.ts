@@ -85,7 +85,7 @@ describe('circuit breaker', () => {
     const log = capturingLogger();
     const fs = (fault = await FaultServer.start(BLACKHOLE));
     const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER) + rule('loose', fs.url, BREAKER)), {
-      now: () => now,
+      clock: () => now,
       logger: log.logger,
     }));
     const transitions = (): unknown[] => log.lines.filter((l) => typeof l.to === 'string').map((l) => [l.from, l.to, l.rules, l.level]);
@@ -135,7 +135,7 @@ describe('circuit breaker', () => {
   test('a probe that is not answered opens it again; while the probe is out, other checks are answered at once', async () => {
     let now = 0;
     const fs = (fault = await FaultServer.start(BLACKHOLE));
-    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER)), { now: () => now }));
+    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER)), { clock: () => now }));
     for (let i = 0; i < FAILURES; i++) await check(a, 'strict');
     now += OPEN_FOR_MS;
 
@@ -157,7 +157,7 @@ describe('circuit breaker', () => {
   test('decision-cache hits are still served while it is open', async () => {
     const now = 0;
     const fs = (fault = await FaultServer.start(NORMAL));
-    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER, '    cache: { ttl: 1h }\n')), { now: () => now }));
+    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER, '    cache: { ttl: 1h }\n')), { clock: () => now }));
     const as = (token: string): Parameters<typeof checkRequest>[0] => ({ headers: { authorization: `Bearer ${token}` } });
     expect(await check(a, 'strict', as('cached'))).toEqual(ALLOWED);
 
