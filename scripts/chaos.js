@@ -401,6 +401,7 @@ async function main() {
   const healthyLatency = [];
   const faultLatency = [];
   const wrongSamples = [];
+  const errorSamples = [];
   let adapter;
   let channels = [];
   let peakRss = 0;
@@ -457,7 +458,7 @@ async function main() {
         const faulty = faultyAt(c.sentAt) || faultyAt(answeredAt);
         if (err) {
           counts.unanswered++;
-          if (wrongSamples.length < 10) wrongSamples.push(`check ${n} (${mix.kind}, ${mix.rule}) sent at ${(c.sentAt / 1000).toFixed(2)}s: RPC error ${err.message}`);
+          if (errorSamples.length < 5) errorSamples.push(`check ${n} (${mix.kind}, ${mix.rule}) sent at ${(c.sentAt / 1000).toFixed(2)}s: RPC error ${err.message}`);
           return;
         }
         counts.answered++;
@@ -508,7 +509,7 @@ async function main() {
     const transitions = adapter.warnings.filter((l) => l.includes('circuit breaker open')).length;
     const replaced = killedWorker === undefined ? 'no worker SIGTERMed yet' : `SIGTERMed ${killedWorker}, ${workersNow.includes(killedWorker) ? 'still there' : 'replaced'}`;
     console.error(`  workers at the end: ${workersNow.join(', ')} (${replaced}); config generations ${generation}; breaker-open lines logged ${transitions}`);
-    for (const line of wrongSamples) console.error(`  ${line}`);
+    for (const line of [...errorSamples, ...wrongSamples]) console.error(`  ${line}`);
     const recoverMs = Math.max(0, ...recoveries.values());
     const boundaries = schedule.filter((p, i) => i > 0 && p.kind === 'healthy').length;
     if (recoveries.size < boundaries) console.error(`  recovered after ${recoveries.size} of ${boundaries} faults`);
