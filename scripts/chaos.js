@@ -22,29 +22,32 @@
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
+const { RECEIVED, USER } = require('./lib/chaos-auth-service');
+const { cliOptions } = require('./lib/cli-options');
 
 const ROOT = path.join(__dirname, '..');
-const { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS } = require(path.join(ROOT, 'dist', 'server', 'protos.js'));
+/** @type {typeof import('../src/client')} The types of the source; the code of the build `npm run chaos` made. */
+const { CheckClient, checkRequest: envoyCheckRequest, okHeaders } = require(path.join(ROOT, 'dist', 'client'));
 
-const AUTH_SERVICE_MODE = process.argv[2] === '--auth-service';
-const { values: args } = parseArgs({
-  args: AUTH_SERVICE_MODE ? [] : process.argv.slice(2),
-  options: {
-    duration: { type: 'string', default: '60' },
-    rate: { type: 'string', default: '1000' },
-  },
-});
+/** @typedef {import('../src/client').DecodedCheckResponse} DecodedCheckResponse */
+/** @typedef {import('./lib/chaos-auth-service').Phase} Phase */
+/** @typedef {import('./lib/chaos-auth-service').FromService} FromService */
+/** @typedef {{ kind: Phase, start: number, end: number }} SchedulePhase */
+/** @typedef {{ kind: 'allow' | 'deny' | 'bypass', rule: 'strict' | 'loose', weight: number }} Mix */
+/** @typedef {{ n: number, mix: Mix, sentAt: number }} SentCheck */
+/** @typedef {{ answered: Map<number, number>, received: Set<number>, setPhase(phase: Phase): void, flush(): Promise<void>, close(): Promise<void> }} AuthService */
+/** @typedef {{ child: import('node:child_process').ChildProcess, pid: number, lines: string[] }} SpawnedAdapter */
+/** @typedef {{ auth: number, grpc: number, admin: number }} Ports */
+
+const USAGE = 'usage: npm run chaos [-- --duration SECONDS, 10 to 3600] [--rate CHECKS_PER_SECOND, 10 to 5000]';
+const args = cliOptions(USAGE, { duration: '60', rate: '1000' });
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 if (!(DURATION_S >= 10 && DURATION_S <= 3600 && RATE >= 10 && RATE <= 5000)) {
-  console.error('usage: chaos [--duration SECONDS, 10 to 3600] [--rate CHECKS_PER_SECOND, 10 to 5000]');
+  console.error(USAGE);
   process.exit(2);
 }
 
@@ -59,15 +62,18 @@ const DEADLINE_MS = 5_000;
 const MAX_PENDING = Math.ceil((RATE * (DEADLINE_MS + 1_000)) / 1000);
 const CHANNELS = 8;
 const RELOAD_EVERY_MS = 3_000;
+/** @type {Phase[]} */
 const FAULTS = ['kill', 'blackhole', '5xx', 'slow', 'reset'];
-const USER = 'u-chaos';
 
 /**
  * The schedule in ms from the start: healthy, then each fault followed by a healthy stretch.
  * One unit is a tenth of the run; each fault lasts 0.8 of a unit.
+ * @param {number} durationMs
+ * @returns {SchedulePhase[]}
  */
 function buildSchedule(durationMs) {
   const unit = durationMs / 10;
+  /** @type {SchedulePhase[]} */
   const phases = [{ kind: 'healthy', start: 0, end: unit }];
   let t = unit;
   for (const kind of FAULTS) {
@@ -76,156 +82,81 @@ function buildSchedule(durationMs) {
     phases.push({ kind: 'healthy', start: t, end: t + unit });
     t += unit;
   }
-  phases.at(-1).end = Infinity;
+  phases[phases.length - 1].end = Infinity;
   return phases;
 }
 
 /**
- * The auth service, run in its own process (`chaos.js --auth-service PORT`) so that the load
- * generator's event loop does not slow its answers: answers by check kind when healthy, and
- * misbehaves as the phase the parent sends says. It reports what it wrote for each check in
- * batches; the parent judges the answers once every report is in.
+ * Spawns the auth service (lib/chaos-auth-service.js) and collects its reports.
+ * @param {number} port
+ * @returns {Promise<AuthService>}
  */
-function runAuthService(port) {
-  const sockets = new Set();
-  const held = new Set();
-  const timers = new Set();
-  let batch = [];
-  let phase = 'healthy';
-  const record = (id, status) => batch.push(id, status);
-  const answer = (res, id, kind) => {
-    if (res.destroyed) return;
-    const status = kind === 'allow' ? 200 : 401;
-    record(id, status);
-    if (status === 200) res.writeHead(200, { 'x-user-id': USER }).end();
-    else res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('{"error":"invalid_token"}');
-  };
-  const server = http.createServer((req, res) => {
-    req.resume();
-    // /auth/api/<kind>/<id>, or /auth/public/<id> (which must never arrive: bypassed).
-    const parts = req.url.split('/');
-    const kind = parts[2] === 'public' ? 'bypass' : parts[3];
-    const id = Number(parts.at(-1));
-    record(id, RECEIVED);
-    switch (phase) {
-      case 'blackhole':
-        held.add(res);
-        return;
-      case '5xx':
-        record(id, 503);
-        return res.writeHead(503).end('busy');
-      case 'slow': {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          answer(res, id, kind);
-        }, TIMEOUT_MS * 3);
-        timers.add(t);
-        return;
-      }
-      case 'reset':
-        return req.socket.resetAndDestroy();
-      default:
-        return answer(res, id, kind);
-    }
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const listen = (then) => server.listen(port, '127.0.0.1', then);
-  const dropAll = () => {
-    for (const s of sockets) s.resetAndDestroy();
-    for (const res of held) res.destroy();
-    held.clear();
-  };
-  const flush = () => {
-    if (batch.length === 0) return;
-    process.send({ type: 'answers', list: batch });
-    batch = [];
-  };
-  setInterval(flush, 100).unref();
-  process.on('message', (m) => {
-    if (m.type === 'flush') {
-      flush();
-      return process.send({ type: 'flushed' });
-    }
-    const previous = phase;
-    phase = m.phase;
-    if (previous === 'blackhole') {
-      for (const res of held) res.destroy();
-      held.clear();
-    }
-    // Killed: the port refuses and every connection is reset, as when the process dies.
-    if (phase === 'kill') {
-      server.close();
-      dropAll();
-    }
-    if (previous === 'kill') listen(() => undefined);
-  });
-  process.on('disconnect', () => process.exit(0));
-  listen(() => process.send({ type: 'listening' }));
-}
-
-/** Status code recorded for "the request arrived". */
-const RECEIVED = 1;
-
 function startAuthService(port) {
-  const child = spawn(process.execPath, [__filename, '--auth-service', String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  /** check id -> last status the service wrote for it; and the ids that reached it. */
-  const answered = new Map();
-  const received = new Set();
-  let flushed;
-  child.on('message', (m) => {
-    if (m.type === 'answers') {
-      for (let i = 0; i < m.list.length; i += 2) {
-        if (m.list[i + 1] === RECEIVED) received.add(m.list[i]);
-        else answered.set(m.list[i], m.list[i + 1]);
-      }
-    } else if (m.type === 'flushed') flushed?.();
+  const child = spawn(process.execPath, [path.join(__dirname, 'lib', 'chaos-auth-service.js'), String(port), String(TIMEOUT_MS)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  /** check id -> last status the service wrote for it. */
+  const answered = new Map();
+  /** @type {Set<number>} the ids that reached it */
+  const received = new Set();
+  /** @type {(() => void) | undefined} */
+  let flushed;
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the auth service exited with ${code}`)));
-    child.on('message', (m) => {
-      if (m.type !== 'listening') return;
-      resolve({
-        answered,
-        received,
-        setPhase: (phase) => child.send({ type: 'phase', phase }),
-        /** Resolves once every answer written so far has been reported. */
-        flush: () => new Promise((r) => {
-          flushed = r;
-          child.send({ type: 'flush' });
-        }),
-        close: () => new Promise((r) => {
-          if (child.exitCode !== null) return r();
-          child.once('exit', () => r());
-          child.kill('SIGTERM');
-        }),
-      });
+    child.on('message', (/** @type {FromService} */ m) => {
+      if (m.type === 'answers') {
+        for (let i = 0; i < m.list.length; i += 2) {
+          if (m.list[i + 1] === RECEIVED) received.add(m.list[i]);
+          else answered.set(m.list[i], m.list[i + 1]);
+        }
+      } else if (m.type === 'flushed') {
+        flushed?.();
+      } else {
+        resolve({
+          answered,
+          received,
+          setPhase: (phase) => child.send({ type: 'phase', phase }),
+          flush: () =>
+            new Promise((r) => {
+              flushed = r;
+              child.send({ type: 'flush' });
+            }),
+          close: () =>
+            new Promise((r) => {
+              if (child.exitCode !== null) return r();
+              child.once('exit', () => r());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
     });
   });
 }
 
+/** @returns {Promise<number>} */
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
+/**
+ * @param {Ports} ports
+ * @param {number} generation
+ */
 function configText(ports, generation) {
-  const service = (mode) =>
+  const service = (/** @type {string} */ mode) =>
     `{ url: "http://127.0.0.1:${ports.auth}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: ${mode}, ` +
     `statusOnError: ${STATUS_ON_ERROR}, circuitBreaker: { failures: 5, openFor: ${OPEN_FOR_MS}ms } }`;
-  const rule = (name, mode) =>
+  const rule = (/** @type {string} */ name) =>
     [
       `  - name: ${name}`,
-      `    service: ${service(mode)}`,
+      `    service: ${service(name)}`,
       '    response: { allowedHeaders: [x-user-id] }',
       '    match: { mode: whitelist, conditions: [{ path: "/public/*" }] }',
     ].join('\n');
@@ -237,24 +168,31 @@ function configText(ports, generation) {
     'workers: 2',
     'shutdown: { drainDelay: 1s, timeout: 10s }',
     'rules:',
-    rule('strict', 'strict'),
-    rule('loose', 'loose'),
+    rule('strict'),
+    rule('loose'),
     '',
   ].join('\n');
 }
 
+/**
+ * Spawns the adapter and resolves once its /readyz says every worker serves. Its log lines
+ * (warn and up: breaker transitions, worker events) are kept, bounded.
+ * @param {string} configFile
+ * @param {number} adminPort
+ * @returns {Promise<SpawnedAdapter>}
+ */
 async function startAdapter(configFile, adminPort) {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const warnings = [];
-  child.stdout.setEncoding('utf8');
+  /** @type {string[]} */
+  const lines = [];
   let partial = '';
-  child.stdout.on('data', (text) => {
-    const lines = (partial + text).split('\n');
-    partial = lines.pop();
-    // Kept bounded: transitions and worker events, for the summary.
-    for (const line of lines) if (warnings.length < 1_000) warnings.push(line);
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (/** @type {string} */ text) => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) if (lines.length < 1_000) lines.push(line);
   });
   const until = Date.now() + 30_000;
   for (;;) {
@@ -263,12 +201,13 @@ async function startAdapter(configFile, adminPort) {
       (r) => r.status === 200,
       () => false,
     );
-    if (ready) return { child, warnings };
+    if (ready && child.pid !== undefined) return { child, pid: child.pid, lines };
     if (Date.now() > until) throw new Error('the adapter was not ready within 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** @param {import('node:child_process').ChildProcess} child */
 async function stopAdapter(child) {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -278,6 +217,7 @@ async function stopAdapter(child) {
   clearTimeout(timer);
 }
 
+/** @param {number} pid */
 function childPids(pid) {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -286,25 +226,17 @@ function childPids(pid) {
   }
 }
 
+/** @param {number} pid */
 function rssMiB(pid) {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   } catch {
     return 0;
   }
 }
 
-function clients(port) {
-  const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: undefined });
-  const Authorization = grpc.loadPackageDefinition(def).envoy.service.auth.v3.Authorization;
-  // Each channel its own connection, so the cluster spreads them over both workers.
-  return Array.from(
-    { length: CHANNELS },
-    () => new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
-  );
-}
-
 // What is sent, by weight: what the service will say, and which rule asks.
+/** @type {Mix[]} */
 const MIX = [
   { kind: 'allow', rule: 'strict', weight: 35 },
   { kind: 'allow', rule: 'loose', weight: 25 },
@@ -313,59 +245,56 @@ const MIX = [
   { kind: 'bypass', rule: 'strict', weight: 8 },
   { kind: 'bypass', rule: 'loose', weight: 7 },
 ];
+/** @type {Mix[]} */
 const WHEEL = MIX.flatMap((m) => Array(m.weight).fill(m));
 
+/**
+ * @param {Mix} mix
+ * @param {number} n
+ */
 function checkRequest(mix, n) {
   const p = mix.kind === 'bypass' ? `/public/${n}` : `/api/${mix.kind}/${n}`;
-  return {
-    attributes: {
-      request: {
-        http: {
-          id: String(n),
-          method: 'GET',
-          path: p,
-          host: 'shop.example.com',
-          scheme: 'https',
-          headers: { ':authority': 'shop.example.com', ':method': 'GET', ':path': p, authorization: 'Bearer chaos', 'x-user-id': 'forged' },
-        },
-      },
-      context_extensions: { rule: mix.rule },
-    },
-  };
+  return envoyCheckRequest({
+    id: String(n),
+    path: p,
+    host: 'shop.example.com',
+    scheme: 'https',
+    headers: { authorization: 'Bearer chaos', 'x-user-id': 'forged' },
+    contextExtensions: { rule: mix.rule },
+  });
 }
 
 /**
  * Opens every channel's connection and lets both workers' pools and JIT warm up with a few checks
  * per channel, answered before the clock starts; they are not counted.
+ * @param {InstanceType<typeof CheckClient>[]} channels
  */
 async function warmUp(channels) {
-  const one = (ch, mix, n) =>
-    new Promise((resolve) => ch.Check(checkRequest(mix, n), { deadline: Date.now() + 30_000 }, () => resolve()));
   await Promise.all(
     channels.map(async (ch, i) => {
-      for (let k = 0; k < 20; k++) await one(ch, MIX[k % MIX.length], -1 - i * 100 - k);
+      for (let k = 0; k < 20; k++) await ch.check(checkRequest(MIX[k % MIX.length], -1 - i * 100 - k), 30_000).catch(() => undefined);
     }),
   );
 }
 
-function okHeader(res, name) {
-  const h = (res.ok_response?.headers ?? []).find((x) => x.header?.key === name);
-  return h?.header.value;
-}
-
 /**
- * Whether one answer is one the schedule allows. `faulty` is true when the check was sent or
+ * Why one answer is not one the schedule allows; '' when it is. `faulty`: the check was sent or
  * answered during a fault or the recovery after one.
+ * @param {SentCheck} c
+ * @param {DecodedCheckResponse} res
+ * @param {AuthService} auth
+ * @param {boolean} faulty
  */
 function judge(c, res, auth, faulty) {
   const allowed = (res.status?.code ?? 0) === 0 && res.ok_response !== undefined;
-  const failureMode = okHeader(res, 'x-envoy-auth-failure-mode-allowed') === 'true';
+  const headers = okHeaders(res);
+  const failureMode = headers['x-envoy-auth-failure-mode-allowed'] === 'true';
   const served = auth.answered.get(c.n);
   if (c.mix.kind === 'bypass') return allowed && !failureMode && !auth.received.has(c.n) ? '' : 'bypass not allowed as such';
   if (allowed) {
-    if (!failureMode) return served === 200 && okHeader(res, 'x-user-id') === USER ? '' : `allowed, but the service said ${served ?? 'nothing'}`;
+    if (!failureMode) return served === 200 && headers['x-user-id'] === USER ? '' : `allowed, but the service said ${served ?? 'nothing'}`;
     if (c.mix.rule !== 'loose') return 'a strict rule allowed in failure mode';
-    if (okHeader(res, 'x-user-id') !== undefined) return 'failure-mode allow carried an identity header';
+    if (headers['x-user-id'] !== undefined) return 'failure-mode allow carried an identity header';
     return faulty ? '' : 'failure-mode allow outside a fault';
   }
   const status = res.denied_response?.status?.code;
@@ -378,6 +307,10 @@ function judge(c, res, auth, faulty) {
   return `unexpected denial ${status} ${reason}`;
 }
 
+/**
+ * @param {number[]} values
+ * @param {number} p
+ */
 function percentile(values, p) {
   if (values.length === 0) return 0;
   const s = Float64Array.from(values).sort();
@@ -385,10 +318,11 @@ function percentile(values, p) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'cli.js'))) {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'client', 'index.js'))) {
     console.error('dist/ is missing; run "npm run build" first (npm run chaos does)');
     process.exit(2);
   }
+  /** @type {Ports} */
   const ports = { auth: await freePort(), grpc: await freePort(), admin: await freePort() };
   const auth = await startAuthService(ports.auth);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-chaos-'));
@@ -398,76 +332,97 @@ async function main() {
 
   const schedule = buildSchedule(DURATION_S * 1000);
   const counts = { sent: 0, answered: 0, wrong: 0, unanswered: 0 };
+  /** @type {number[]} */
   const healthyLatency = [];
+  /** @type {number[]} */
   const faultLatency = [];
+  /** @type {string[]} */
   const wrongSamples = [];
+  /** @type {string[]} */
   const errorSamples = [];
+  /** @type {Array<{ c: SentCheck, answeredAt: number, faulty: boolean, res: DecodedCheckResponse }>} */
+  const done = [];
+  /** @type {SpawnedAdapter | undefined} */
   let adapter;
+  /** @type {InstanceType<typeof CheckClient>[]} */
   let channels = [];
   let peakRss = 0;
+  /** @type {number | undefined} */
   let killedWorker;
+  /** @type {NodeJS.Timeout[]} */
   const timers = [];
   try {
-    adapter = await startAdapter(configFile, ports.admin);
-    channels = clients(ports.grpc);
+    const spawned = (adapter = await startAdapter(configFile, ports.admin));
+    // Each channel its own connection (no shared subchannel), so the cluster spreads them over both workers.
+    channels = Array.from(
+      { length: CHANNELS },
+      () => new CheckClient(`127.0.0.1:${ports.grpc}`, undefined, { 'grpc.use_local_subchannel_pool': 1 }),
+    );
     await warmUp(channels);
     const started = performance.now();
     const now = () => performance.now() - started;
-    const phaseIndexAt = (t) => schedule.findIndex((p) => t >= p.start && t < p.end);
+    const phaseIndexAt = (/** @type {number} */ t) => schedule.findIndex((p) => t >= p.start && t < p.end);
     /** During a fault, or within RECOVERY_GRACE_MS after one ended. */
-    const faultyAt = (t) => {
+    const faultyAt = (/** @type {number} */ t) => {
       const i = phaseIndexAt(t);
       if (schedule[i].kind !== 'healthy') return true;
       return i > 0 && t - schedule[i].start < RECOVERY_GRACE_MS;
     };
-    /** Per fault-to-healthy boundary: time to the first check sent after it that the service allowed through. */
+    /** @type {Map<number, number>} per fault-to-healthy boundary: time to the first check sent after it that the service allowed through */
     const recoveries = new Map();
 
-    console.error(`chaos: ${RATE} checks/s for ${DURATION_S} s; schedule: ${schedule.map((p) => `${p.kind}@${(p.start / 1000).toFixed(1)}s`).join(' ')}`);
-    for (const p of schedule.slice(1)) {
-      timers.push(
-        setTimeout(() => {
-          auth.setPhase(p.kind);
-        }, p.start),
-      );
-    }
+    console.error(
+      `chaos: ${RATE} checks/s for ${DURATION_S} s; schedule: ${schedule.map((p) => `${p.kind}@${(p.start / 1000).toFixed(1)}s`).join(' ')}`,
+    );
+    for (const p of schedule.slice(1)) timers.push(setTimeout(() => auth.setPhase(p.kind), p.start));
     // Reloads: the primary watches the file and hands the new text to both workers.
     const reloader = setInterval(() => fs.writeFileSync(configFile, configText(ports, ++generation)), RELOAD_EVERY_MS);
     timers.push(
       setTimeout(() => {
-        killedWorker = childPids(adapter.child.pid)[0];
+        killedWorker = childPids(spawned.pid)[0];
         if (killedWorker) process.kill(killedWorker, 'SIGTERM');
         console.error(`  t=${(now() / 1000).toFixed(1)}s SIGTERM to worker ${killedWorker}`);
       }, DURATION_S * 450),
     );
     const sampler = setInterval(() => {
-      const total = [adapter.child.pid, ...childPids(adapter.child.pid)].reduce((sum, pid) => sum + rssMiB(pid), 0);
+      const total = [spawned.pid, ...childPids(spawned.pid)].reduce((sum, pid) => sum + rssMiB(pid), 0);
       peakRss = Math.max(peakRss, total);
     }, 1_000);
 
     let pending = 0;
+    /** @type {string | undefined} */
     let failure;
     const send = () => {
       const n = counts.sent++;
       const mix = WHEEL[n % WHEEL.length];
+      /** @type {SentCheck} */
       const c = { n, mix, sentAt: now() };
       pending++;
-      channels[n % CHANNELS].Check(checkRequest(mix, n), { deadline: Date.now() + DEADLINE_MS }, (err, res) => {
+      channels[n % CHANNELS].raw.Check(checkRequest(mix, n), { deadline: Date.now() + DEADLINE_MS }, (err, res) => {
         pending--;
         const answeredAt = now();
         const faulty = faultyAt(c.sentAt) || faultyAt(answeredAt);
         if (err) {
           counts.unanswered++;
-          if (errorSamples.length < 5) errorSamples.push(`check ${n} (${mix.kind}, ${mix.rule}) sent at ${(c.sentAt / 1000).toFixed(2)}s: RPC error ${err.message}`);
+          if (errorSamples.length < 5)
+            errorSamples.push(`check ${n} (${mix.kind}, ${mix.rule}) sent at ${(c.sentAt / 1000).toFixed(2)}s: RPC error ${err.message}`);
           return;
         }
         counts.answered++;
         (faulty ? faultLatency : healthyLatency).push(answeredAt - c.sentAt);
         // Judged once the service has reported everything it wrote; only what judging needs is kept.
-        done.push({ c, answeredAt, faulty, res: { status: res.status, ok_response: res.ok_response, denied_response: res.denied_response && { status: res.denied_response.status } } });
+        done.push({
+          c,
+          answeredAt,
+          faulty,
+          res: {
+            status: res.status,
+            ok_response: res.ok_response,
+            denied_response: res.denied_response && { status: res.denied_response.status },
+          },
+        });
       });
     };
-    const done = [];
     const endAt = DURATION_S * 1000;
     // The schedule follows the clock, not the ticks: a late tick sends what fell due meanwhile.
     const ticker = setInterval(() => {
@@ -497,24 +452,30 @@ async function main() {
         }
         continue;
       }
-      if (c.mix.kind === 'allow' && okHeader(res, 'x-user-id') === USER) {
-        const i = phaseIndexAt(c.sentAt);
-        if (i > 0 && schedule[i].kind === 'healthy') recoveries.set(i, Math.min(recoveries.get(i) ?? Infinity, answeredAt - schedule[i].start));
+      const i = phaseIndexAt(c.sentAt);
+      if (c.mix.kind === 'allow' && okHeaders(res)['x-user-id'] === USER && i > 0 && schedule[i].kind === 'healthy') {
+        recoveries.set(i, Math.min(recoveries.get(i) ?? Infinity, answeredAt - schedule[i].start));
       }
     }
     // Checks that never got an answer (nor an error) within the wait.
     counts.unanswered += pending;
 
-    const workersNow = childPids(adapter.child.pid);
-    const transitions = adapter.warnings.filter((l) => l.includes('circuit breaker open')).length;
-    const replaced = killedWorker === undefined ? 'no worker SIGTERMed yet' : `SIGTERMed ${killedWorker}, ${workersNow.includes(killedWorker) ? 'still there' : 'replaced'}`;
-    console.error(`  workers at the end: ${workersNow.join(', ')} (${replaced}); config generations ${generation}; breaker-open lines logged ${transitions}`);
+    const workersNow = childPids(spawned.pid);
+    const opened = spawned.lines.filter((l) => l.includes('circuit breaker open')).length;
+    const replaced =
+      killedWorker === undefined
+        ? 'no worker SIGTERMed yet'
+        : `SIGTERMed ${killedWorker}, ${workersNow.includes(killedWorker) ? 'still there' : 'replaced'}`;
+    console.error(
+      `  workers at the end: ${workersNow.join(', ')} (${replaced}); config generations ${generation}; breaker-open lines logged ${opened}`,
+    );
     for (const line of [...errorSamples, ...wrongSamples]) console.error(`  ${line}`);
     const recoverMs = Math.max(0, ...recoveries.values());
     const boundaries = schedule.filter((p, i) => i > 0 && p.kind === 'healthy').length;
     if (recoveries.size < boundaries) console.error(`  recovered after ${recoveries.size} of ${boundaries} faults`);
     const cpu = os.cpus();
-    console.error(`  machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}`);
+    const load = os.loadavg().map((l) => l.toFixed(1));
+    console.error(`  machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, load ${load.join(' ')}, Node ${process.version}`);
     console.log(
       `chaos: sent ${counts.sent} answered ${counts.answered} wrong ${counts.wrong} unanswered ${counts.unanswered} ` +
         `p99_ms ${percentile(healthyLatency, 0.99).toFixed(1)} p99_fault_ms ${percentile(faultLatency, 0.99).toFixed(1)} ` +
@@ -530,8 +491,7 @@ async function main() {
   }
 }
 
-if (AUTH_SERVICE_MODE) runAuthService(Number(process.argv[3]));
-else main().catch((err) => {
+main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

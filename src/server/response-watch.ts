@@ -26,8 +26,7 @@ export function scanResponseStart(buf: Buffer): number | 'final' | 'more' | 'too
   const d0 = buf[9] - 0x30;
   const d1 = buf[10] - 0x30;
   const d2 = buf[11] - 0x30;
-  const wellFormed =
-    buf[8] === SP && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (buf[12] === SP || buf[12] === CR);
+  const wellFormed = buf[8] === SP && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && (buf[12] === SP || buf[12] === CR);
   if (!wellFormed) return 'final';
   const status = d0 * 100 + d1 * 10 + d2;
   if (status < 100 || status >= 200 || status === 101) return 'final';
@@ -84,7 +83,9 @@ export function watchResponses(socket: Socket): void {
           return buf;
         }
         if (scan === 'too_large') {
-          this.destroy(Object.assign(new Error(`interim (1xx) response head over ${MAX_INTERIM_HEAD} bytes`), { code: 'UND_ERR_HEADERS_OVERFLOW' }));
+          this.destroy(
+            Object.assign(new Error(`interim (1xx) response head over ${MAX_INTERIM_HEAD} bytes`), { code: 'UND_ERR_HEADERS_OVERFLOW' }),
+          );
           return null;
         }
         if (scan === 'more') {
@@ -101,7 +102,9 @@ export function watchResponses(socket: Socket): void {
   });
   socket.on('end', () => {
     if (!awaitingFirstByte) return;
-    const err = Object.assign(new Error('the auth service closed the connection before any byte of a response'), { code: 'UND_ERR_SOCKET' });
+    const err = Object.assign(new Error('the auth service closed the connection before any byte of a response'), {
+      code: 'UND_ERR_SOCKET',
+    });
     beforeResponse.add(err);
     socket.destroy(err);
   });

@@ -68,7 +68,12 @@ afterEach(async () => {
 
 async function check(a: TestAdapter, ruleName: string, init: Parameters<typeof checkRequest>[0] = {}): Promise<Summary> {
   const res: DecodedCheckResponse = await a.client.check(
-    checkRequest({ path: '/orders/1', ...init, contextExtensions: { rule: ruleName }, headers: { 'x-user-id': 'forged', ...init.headers } }),
+    checkRequest({
+      path: '/orders/1',
+      ...init,
+      contextExtensions: { rule: ruleName },
+      headers: { 'x-user-id': 'forged', ...init.headers },
+    }),
   );
   return summarize(res);
 }
@@ -80,7 +85,7 @@ const retries = (s: readonly Sample[], ruleName: string): number => metric(s, 'e
 const breakerState = (s: readonly Sample[], ruleName: string): number => metric(s, 'ext_authz_circuit_breaker_state', { rule: ruleName });
 
 describe('circuit breaker', () => {
-  test('a blackholed service opens it after `failures` checks; later checks are answered at once, in each rule\'s mode; a probe closes it', async () => {
+  test("a blackholed service opens it after `failures` checks; later checks are answered at once, in each rule's mode; a probe closes it", async () => {
     let now = 1_000_000;
     const log = capturingLogger();
     const fs = (fault = await FaultServer.start(BLACKHOLE));
@@ -157,7 +162,9 @@ describe('circuit breaker', () => {
   test('decision-cache hits are still served while it is open', async () => {
     const now = 0;
     const fs = (fault = await FaultServer.start(NORMAL));
-    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER, '    cache: { ttl: 1h }\n')), { clock: () => now }));
+    const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url, BREAKER, '    cache: { ttl: 1h }\n')), {
+      clock: () => now,
+    }));
     const as = (token: string): Parameters<typeof checkRequest>[0] => ({ headers: { authorization: `Bearer ${token}` } });
     expect(await check(a, 'strict', as('cached'))).toEqual(ALLOWED);
 
@@ -171,7 +178,7 @@ describe('circuit breaker', () => {
     expect(metric(m, 'ext_authz_auth_decisions_reused_total', { rule: 'strict', source: 'cache' })).toBe(1);
   });
 
-  test('nothing a client can cause opens it: 5xx answers, 501s, the adapter\'s own overload, oversized and invalid requests', async () => {
+  test("nothing a client can cause opens it: 5xx answers, 501s, the adapter's own overload, oversized and invalid requests", async () => {
     const held: net.Socket[] = [];
     const fs = (fault = await FaultServer.start((socket, head) => {
       const path = head.split(' ')[1] ?? '';
@@ -182,8 +189,18 @@ describe('circuit breaker', () => {
     }));
     const a = (adapter = await TestAdapter.start(
       configYaml(
-        rule('strict', fs.url, ', circuitBreaker: { failures: 1, openFor: 1h }, maxConcurrent: 1', '    request: { maxHeaderBytes: 1024 }\n') +
-          rule('loose', fs.url, ', circuitBreaker: { failures: 1, openFor: 1h }, maxConcurrent: 1', '    request: { maxHeaderBytes: 1024 }\n'),
+        rule(
+          'strict',
+          fs.url,
+          ', circuitBreaker: { failures: 1, openFor: 1h }, maxConcurrent: 1',
+          '    request: { maxHeaderBytes: 1024 }\n',
+        ) +
+          rule(
+            'loose',
+            fs.url,
+            ', circuitBreaker: { failures: 1, openFor: 1h }, maxConcurrent: 1',
+            '    request: { maxHeaderBytes: 1024 }\n',
+          ),
       ),
     ));
     const burst = 10;
@@ -302,7 +319,13 @@ describe('retry', () => {
 
 describe('interim (1xx) answers', () => {
   test('a 100 Continue, then a 200, written piece by piece, allows; counted as one 2xx call', async () => {
-    const pieces = ['HTTP/1.1 1', '00 Continue\r\n', '\r\n', 'HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.', `1 200 OK\r\nx-user-id: u-ok\r\ncontent-length: 0\r\n\r\n`];
+    const pieces = [
+      'HTTP/1.1 1',
+      '00 Continue\r\n',
+      '\r\n',
+      'HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.',
+      `1 200 OK\r\nx-user-id: u-ok\r\ncontent-length: 0\r\n\r\n`,
+    ];
     const fs = (fault = await FaultServer.start((socket) => {
       // Each piece waits for the previous one to be flushed, so the adapter reads them apart.
       const next = (i: number): void => {
@@ -321,7 +344,9 @@ describe('interim (1xx) answers', () => {
   });
 
   test('an interim head past its bound fails the call as a malformed answer', async () => {
-    const fs = (fault = await FaultServer.start((socket) => socket.write(`HTTP/1.1 103 Early Hints\r\nlink: ${'a'.repeat(20_000)}\r\n\r\n`)));
+    const fs = (fault = await FaultServer.start((socket) =>
+      socket.write(`HTTP/1.1 103 Early Hints\r\nlink: ${'a'.repeat(20_000)}\r\n\r\n`),
+    ));
     const a = (adapter = await TestAdapter.start(configYaml(rule('strict', fs.url))));
     expect(await check(a, 'strict')).toEqual(STRICT_DENY);
     expect(errors(await scrape(a.server.adminPort), 'strict', 'protocol')).toBe(1);

@@ -3,10 +3,7 @@ import { CircuitBreaker, type Admission, type BreakerOutcome, type BreakerState 
 // The breaker alone, on an injected clock: no sockets, no sleeps.
 
 type Step =
-  | { readonly call: BreakerOutcome }
-  | { readonly admit: Admission }
-  | { readonly wait: number }
-  | { readonly state: BreakerState };
+  { readonly call: BreakerOutcome } | { readonly admit: Admission } | { readonly wait: number } | { readonly state: BreakerState };
 
 function run(steps: readonly Step[]): { transitions: string[] } {
   let now = 1_000;
@@ -38,11 +35,19 @@ const N: Step = { call: 'neutral' };
 
 describe('CircuitBreaker', () => {
   test.each<[string, Step[], string[]]>([
-    ['opens after `failures` consecutive not-answering calls', [F, F, { state: 'closed' }, F, { state: 'open' }, { admit: 'reject' }], ['closed->open']],
+    [
+      'opens after `failures` consecutive not-answering calls',
+      [F, F, { state: 'closed' }, F, { state: 'open' }, { admit: 'reject' }],
+      ['closed->open'],
+    ],
     ['an answer in between starts the count again', [F, F, OK, F, F, { state: 'closed' }, F, { state: 'open' }], ['closed->open']],
     ['neutral outcomes neither count nor reset', [F, F, N, N, N, N, N, { state: 'closed' }, F, { state: 'open' }], ['closed->open']],
     ['a burst of neutral outcomes leaves it closed', Array.from({ length: 50 }, () => N), []],
-    ['rejects until openFor has passed on the clock', [F, F, F, { wait: 4_999 }, { admit: 'reject' }, { wait: 1 }, { admit: 'probe' }], ['closed->open', 'open->half_open']],
+    [
+      'rejects until openFor has passed on the clock',
+      [F, F, F, { wait: 4_999 }, { admit: 'reject' }, { wait: 1 }, { admit: 'probe' }],
+      ['closed->open', 'open->half_open'],
+    ],
     [
       'one probe at a time; an answer closes it',
       [F, F, F, { wait: 5_000 }, { admit: 'probe' }, { admit: 'reject' }, OK, { state: 'closed' }, { admit: 'call' }],
@@ -50,7 +55,19 @@ describe('CircuitBreaker', () => {
     ],
     [
       'a probe that is not answered opens it again for openFor',
-      [F, F, F, { wait: 5_000 }, { admit: 'probe' }, F, { state: 'open' }, { wait: 4_999 }, { admit: 'reject' }, { wait: 1 }, { admit: 'probe' }],
+      [
+        F,
+        F,
+        F,
+        { wait: 5_000 },
+        { admit: 'probe' },
+        F,
+        { state: 'open' },
+        { wait: 4_999 },
+        { admit: 'reject' },
+        { wait: 1 },
+        { admit: 'probe' },
+      ],
       ['closed->open', 'open->half_open', 'half_open->open', 'open->half_open'],
     ],
     [
