@@ -1,4 +1,4 @@
-import { CircuitBreaker, type Admission, type BreakerOutcome, type BreakerState } from '../../src/server/circuit-breaker';
+import { CircuitBreaker, type Admission, type BreakerOutcome, type BreakerState } from '../../src/server/auth-client/circuit-breaker';
 
 // The breaker alone, on an injected clock: no sockets, no sleeps.
 

@@ -1,4 +1,4 @@
-import { MAX_INTERIM_HEAD, scanResponseStart } from '../../src/server/response-watch';
+import { MAX_INTERIM_HEAD, scanResponseStart } from '../../src/server/auth-client/response-watch';
 
 // What the connection watch makes of the first bytes of a response (the socket side is tested
 // end to end in test/reliability: breaker-and-retry.test.ts and the fault matrix).
