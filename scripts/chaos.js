@@ -340,6 +340,8 @@ async function main() {
   const wrongSamples = [];
   /** @type {string[]} */
   const errorSamples = [];
+  /** @type {Map<string, number>} wrong answers by what was wrong */
+  const wrongKinds = new Map();
   /** @type {Array<{ c: SentCheck, answeredAt: number, faulty: boolean, res: DecodedCheckResponse }>} */
   const done = [];
   /** @type {SpawnedAdapter | undefined} */
@@ -446,6 +448,8 @@ async function main() {
       const why = judge(c, res, auth, faulty);
       if (why) {
         counts.wrong++;
+        const kind = why.replace(/ \(the service said .*\)$|, but the service said .*$/, '');
+        wrongKinds.set(kind, (wrongKinds.get(kind) ?? 0) + 1);
         if (wrongSamples.length < 10) {
           const phases = `${schedule[phaseIndexAt(c.sentAt)].kind}->${schedule[phaseIndexAt(answeredAt)].kind}`;
           wrongSamples.push(`check ${c.n} (${c.mix.kind}, ${c.mix.rule}) sent at ${(c.sentAt / 1000).toFixed(2)}s [${phases}]: ${why}`);
@@ -470,6 +474,7 @@ async function main() {
       `  workers at the end: ${workersNow.join(', ')} (${replaced}); config generations ${generation}; breaker-open lines logged ${opened}`,
     );
     for (const line of [...errorSamples, ...wrongSamples]) console.error(`  ${line}`);
+    for (const [kind, n] of wrongKinds) console.error(`  wrong: ${n} x ${kind}`);
     const recoverMs = Math.max(0, ...recoveries.values());
     const boundaries = schedule.filter((p, i) => i > 0 && p.kind === 'healthy').length;
     if (recoveries.size < boundaries) console.error(`  recovered after ${recoveries.size} of ${boundaries} faults`);
