@@ -18,12 +18,19 @@ export type AuthCallResult =
     }
   | {
       readonly ok: false;
-      readonly cause: UnavailableKind | 'cancelled' | 'invalid_request';
+      readonly cause: UnavailableKind | LocalFailure;
       readonly elapsedMs: number;
       readonly retries?: number;
       /** Connect failure, reset before any response byte, or timeout on the wire: counts toward the breaker. */
       readonly notAnswering?: boolean;
     };
+
+/**
+ * Ends of a call that say nothing about the auth service: the caller went away, the HTTP client
+ * refused the request, or the adapter itself failed (out of file descriptors or memory, its own
+ * pool closed). None of them may count as the service being unavailable, which loose mode lets through.
+ */
+export type LocalFailure = 'cancelled' | 'invalid_request' | 'local';
 
 /** One attempt's failure, before retries are counted. */
 type AttemptFailure = Omit<Extract<AuthCallResult, { ok: false }>, 'retries' | 'notAnswering'> & {
@@ -72,23 +79,27 @@ export class AuthClient implements AuthCaller {
     clock: () => number = performance.now.bind(performance),
   ) {
     // undici takes each request's TLS name from its Host header, which here is the client's: that
-    // would verify the service against a name the client chose and reconnect whenever it changes.
-    // The name is pinned to service.tls.serverName or the URL's host instead.
+    // would verify the service against a name the client chose, send it as SNI, and reconnect
+    // whenever it changes. The name is pinned to service.tls.serverName or the URL's host; for an
+    // IP address no SNI is sent at all (RFC 6066 allows host names only).
     const url = new URL(service.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const https = url.protocol === 'https:';
     const verifyAs = tls?.serverName ?? host;
-    this.servername = https ? (tls?.serverName ?? (isIP(host) ? undefined : host)) : undefined;
+    const sni = https && !isIP(verifyAs) ? verifyAs : undefined;
+    // Every request names the same server, so undici never falls back to the Host header, nor
+    // drops a connection because the name changed; the connector below sends `sni` whatever it is.
+    this.servername = https ? (sni ?? host) : undefined;
     this.origin = service.url;
     this.connections = service.connections;
     this.breaker = service.circuitBreaker && new CircuitBreaker(service.circuitBreaker, clock);
     const connect = buildConnector({
       timeout: Math.min(service.timeoutMs, 10_000),
-      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
       ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
     });
     this.connector = (options, callback) =>
-      connect(options, (err, socket) => {
+      connect({ ...options, servername: sni }, (err, socket) => {
         if (socket) watchResponses(socket);
         (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
       });

@@ -151,7 +151,7 @@ export class Metrics {
   );
   private readonly authErrors = new SeriesMetric<CounterSeries>(
     'ext_authz_auth_service_errors_total',
-    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large, circuit_open).',
+    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large, local, circuit_open).',
     'counter',
     (labels) => ({ labels, value: 0 }),
     this.registry,
@@ -253,7 +253,9 @@ export class Metrics {
       if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
       if (retries) this.retrySeriesFor(rule).value += retries;
       // None was sent to the service, so there is no service latency to record.
-      if (unavailable === 'overload' || unavailable === 'request_too_large' || unavailable === 'circuit_open') continue;
+      if (unavailable === 'overload' || unavailable === 'request_too_large' || unavailable === 'local' || unavailable === 'circuit_open') {
+        continue;
+      }
       const statusClass = status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error');
       lookup(this.authDurationSeries, rule, statusClass, () => this.authDuration.series({ rule, status_class: statusClass })).observe(
         elapsedMs / 1000,
