@@ -145,6 +145,17 @@ const BROKEN: ReadonlyArray<readonly [string, string, string]> = [
   ['an IPv4 prefix longer than 32', permission('{ destination_ip: { address_prefix: 10.0.0.0, prefix_len: 33 } }'), `${P}.destination_ip.prefix_len`],
   ['metadata without a filter', permission('{ metadata: { path: [{ key: a }], value: { bool_match: true } } }'), `${P}.metadata.filter`],
   ['an or_match of one', permission('{ metadata: { filter: f, path: [{ key: a }], value: { or_match: { value_matchers: [{ bool_match: true }] } } } }'), `${P}.metadata.value.or_match.value_matchers`],
+  ['dryRun as a string', rule('    dryRun: "yes"\n'), 'rules[0].dryRun'],
+  ['a header matcher with two kinds', rule('    request: { allowedHeaders: [{ prefix: x-a, suffix: -b }] }\n'), 'rules[0].request.allowedHeaders[0]'],
+  ['a static header with a space in its name', rule('    request: { headersToAdd: { "x api": v } }\n'), 'rules[0].request.headersToAdd.x api'],
+  ['a static header value with a line feed', rule('    request: { headersToAdd: { x-a: "v\\nx-admin: 1" } }\n'), 'rules[0].request.headersToAdd.x-a'],
+  ['a static header that is a number', rule('    request: { headersToAdd: { x-a: 1 } }\n'), 'rules[0].request.headersToAdd.x-a'],
+  ['host removed', rule('    request: { removeHeaders: [authorization, Host] }\n'), 'rules[0].request.removeHeaders[1]'],
+  ['a pseudo-header removed', rule('    request: { removeHeaders: [":path"] }\n'), 'rules[0].request.removeHeaders[0]'],
+  ['a framing header appended', rule('    response: { appendHeaders: [content-length] }\n'), 'rules[0].response.appendHeaders[0]'],
+  ['a client header with a space', rule('    response: { clientHeadersOnSuccess: ["set cookie"] }\n'), 'rules[0].response.clientHeadersOnSuccess[0]'],
+  ['a denial header with a space', rule('    response: { clientHeaders: ["www authenticate"] }\n'), 'rules[0].response.clientHeaders[0]'],
+  ['reason as a metadata header', rule('    response: { dynamicMetadata: [x-user-id, reason] }\n'), 'rules[0].response.dynamicMetadata'],
   ['an unknown ValueMatcher kind', permission('{ metadata: { filter: f, path: [{ key: a }], value: { number_match: 1 } } }'), `${P}.metadata.value.number_match`],
 ];
 
@@ -284,6 +295,11 @@ describe('defaults', () => {
       cacheTtlMs: ms('rules.0.cache.ttl'),
       cacheMaxEntries: schemaDefault('rules.0.cache.maxEntries'),
       coalesce: schemaDefault('rules.0.coalesce'),
+      dryRun: schemaDefault('rules.0.dryRun'),
+      removeHeaders: schemaDefault('rules.0.request.removeHeaders'),
+      appendHeaders: schemaDefault('rules.0.response.appendHeaders'),
+      clientHeadersOnSuccess: schemaDefault('rules.0.response.clientHeadersOnSuccess'),
+      dynamicMetadata: schemaDefault('rules.0.response.dynamicMetadata'),
     };
     expect(fromSchema).toEqual(DEFAULTS);
   });

@@ -26,7 +26,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
   for (const rule of previous?.rules ?? []) limits.set(rule.settings.name, rule.limit);
   const before = new Map((previous?.rules ?? []).map((r) => [r.settings.name, r]));
   const used = new Set<AuthClient>();
-  const rules = compiled.rules.map(({ settings, matcher, tls }) => {
+  const rules = compiled.rules.map(({ settings, matcher, headerMatchers, tls }) => {
     const kept = limits.get(settings.name);
     const limit = kept && kept.max === settings.service.maxConcurrent ? kept : new ConcurrencyLimit(settings.service.maxConcurrent);
     const identity = clientIdentity(settings, tls);
@@ -39,6 +39,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
     return {
       settings,
       matcher,
+      headerMatchers,
       client,
       limit,
       cache: keptCache(before.get(settings.name), settings, client) ?? (settings.cache && new DecisionCache(settings.cache, clock)),
