@@ -6,6 +6,7 @@ import { Issues, keyPath } from './issues';
 import { parseRequestHeaders, parseResponseHeaders, type Environment } from './parse-header-settings';
 import {
   describe,
+  isObject,
   readBool,
   readDuration,
   readEnum,
@@ -19,6 +20,7 @@ import {
 import type {
   AdapterSettings,
   CacheSettings,
+  CircuitBreakerSettings,
   GrpcTlsSettings,
   LogLevel,
   MatchMode,
@@ -298,6 +300,8 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     'statusOnError',
     'maxConcurrent',
     'connections',
+    'retries',
+    'circuitBreaker',
     'tls',
   ]);
   if (!service) issues.add(path, 'required: the auth service, e.g. { url: "http://auth:8000", path: /validateToken }');
@@ -316,7 +320,24 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, BOUNDS.statusOnError),
     maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, BOUNDS.maxConcurrent),
     connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, BOUNDS.connections),
+    retries: readInt(service, 'retries', path, issues, DEFAULTS.retries, BOUNDS.retries),
+    circuitBreaker: parseCircuitBreaker(service?.circuitBreaker, keyPath(path, 'circuitBreaker'), issues),
     tls,
+  };
+}
+
+function parseCircuitBreaker(value: unknown, path: string, issues: Issues): CircuitBreakerSettings | undefined {
+  if (value === false) return undefined;
+  const defaults = { failures: DEFAULTS.breakerFailures, openForMs: DEFAULTS.breakerOpenForMs };
+  if (value === undefined || value === null || value === true) return defaults;
+  if (!isObject(value)) {
+    issues.add(path, `expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
+    return defaults;
+  }
+  const breaker = readObject(value, path, issues, ['failures', 'openFor']);
+  return {
+    failures: readInt(breaker, 'failures', path, issues, DEFAULTS.breakerFailures, BOUNDS.breakerFailures),
+    openForMs: readDuration(breaker, 'openFor', path, issues, DEFAULTS.breakerOpenForMs, BOUNDS.breakerOpenForMs),
   };
 }
 

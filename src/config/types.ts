@@ -64,7 +64,18 @@ export interface ServiceSettings {
   readonly maxConcurrent: number;
   /** Keep-alive connections in the pool toward this service. */
   readonly connections: number;
+  /** Immediate retries, on a new connection, of a call refused or reset before any response byte. */
+  readonly retries: number;
+  /** Absent when `circuitBreaker: false`. */
+  readonly circuitBreaker?: CircuitBreakerSettings;
   readonly tls?: ServiceTlsSettings;
+}
+
+export interface CircuitBreakerSettings {
+  /** Consecutive calls the service did not answer (connect failure, reset before any byte, timeout) that open it. */
+  readonly failures: number;
+  /** How long it stays open before one probe call may go through. */
+  readonly openForMs: number;
 }
 
 export interface RequestSettings {

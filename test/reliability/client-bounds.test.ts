@@ -54,7 +54,7 @@ describe('metric labels', () => {
       'dry_run_denied',
       'internal_error',
     ]),
-    kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large', 'local']),
+    kind: new Set(['connect', 'timeout', 'reset', '5xx', 'overload', 'protocol', 'request_too_large', 'local', 'circuit_open']),
     status_class: new Set(['1xx', '2xx', '3xx', '4xx', '5xx', 'error']),
     source: new Set(['cache', 'coalesced']),
     result: new Set(['success', 'failure']),

@@ -5,6 +5,7 @@ import { createAdminServer, createLogger, listen, type Logger, Metrics, redactCo
 import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText, type ServingConfig } from '../check';
 import { attachClients, type LoadedConfig } from './attach-clients';
 import { ConfigLeases } from './config-leases';
+import { logBreakerTransitions } from './breaker-log';
 import { ConfigReloader } from './config-reloader';
 import { exitAfterLogFlush } from './exit-after-flush';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
@@ -26,7 +27,7 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Monotonic clock in ms for the decision caches; tests pass their own to expire entries. */
+  /** Monotonic clock in ms for the decision caches and the circuit breakers; tests pass their own. */
   readonly clock?: () => number;
   /** `configText` already compiled by the caller, so startup does not compile it twice. */
   readonly preloaded?: CompiledConfig;
@@ -66,6 +67,7 @@ export class AdapterServer {
     private readonly clock: (() => number) | undefined,
   ) {
     this.config = initial;
+    logBreakerTransitions(initial, logger);
     // Closing waits for the requests already given to the pool; no check can add more by then.
     this.leases = new ConfigLeases(initial, (client) =>
       client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed')),
@@ -192,6 +194,7 @@ export class AdapterServer {
     const next = attachClients(compiled, previous, this.clock);
     this.config = next;
     this.leases.swap(next);
+    logBreakerTransitions(next, this.logger);
     const { grpcTls } = compiled;
     if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);
     if (this.ownLogger) this.logger.level = compiled.settings.log.level;
