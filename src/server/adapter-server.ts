@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from './protos';
 import { redactConfig } from './redact-config';
+import { startTracing, type Tracing, type TracingEnv } from './tracing';
 import { watchConfigFile } from './watch-config';
 
 export interface StartOptions {
@@ -28,6 +29,8 @@ export interface StartOptions {
   readonly metrics?: Metrics;
   /** `configText` already compiled (and checked) by the caller, so startup does not compile it twice. */
   readonly preloaded?: LoadedConfig;
+  /** Trace each Check as these settings (read from OTEL_* variables) say; no tracing when absent. */
+  readonly tracing?: TracingEnv;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -59,6 +62,7 @@ export class AdapterServer {
     private readonly ownLogger: boolean,
     readonly metrics: Metrics,
     serveAdmin: boolean,
+    private readonly tracing: Tracing | undefined,
   ) {
     this.config = initial;
     this.grpcServer = new grpc.Server();
@@ -70,6 +74,7 @@ export class AdapterServer {
         config: () => this.config,
         logger,
         metrics,
+        tracer: tracing?.tracer,
         track: (delta) => this.track(delta),
       }),
     });
@@ -94,6 +99,9 @@ export class AdapterServer {
     const config = options.preloaded ?? (await compileCheckedConfig(text, options.configFile));
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
+    const tracing = options.tracing
+      ? await startTracing(options.tracing, logger, (reason, count) => metrics.countDroppedSpans(reason, count))
+      : undefined;
     const server = new AdapterServer(
       options.configFile,
       text,
@@ -102,11 +110,13 @@ export class AdapterServer {
       options.logger === undefined,
       metrics,
       options.admin ?? true,
+      tracing,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
     } catch (err) {
       await server.destroyPools();
+      void tracing?.shutdown();
       throw err;
     }
     return server;
@@ -252,12 +262,16 @@ export class AdapterServer {
     } else {
       this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
     }
+    // The last checks' spans go out before the process ends; a collector that does not take them
+    // holds the drain no longer than the time left.
+    if (this.tracing) await within(this.tracing.shutdown(), Math.max(FLUSH_GRACE_MS, deadline - Date.now()));
     await this.close();
     this.logger.info('stopped');
   }
 
   private async close(): Promise<void> {
     this.grpcServer.forceShutdown();
+    void this.tracing?.shutdown();
     if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
     await this.destroyPools();
   }

@@ -2,6 +2,7 @@ import type { RuleSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
 import type { AuthClient } from './auth-client';
 import type { Cancellation } from './cancellation';
+import type { CheckSpan } from './tracing';
 
 /** What one auth call did, for metrics and the decision log line. */
 export interface AuthCallRecord {
@@ -28,9 +29,11 @@ export async function exchange(
   client: AuthClient,
   request: AuthRequest,
   cancel: Cancellation | undefined,
+  span: CheckSpan | undefined,
 ): Promise<Exchange> {
+  const traced = span?.startAuthCall(settings.service, request);
   const result = await client.call(
-    request,
+    traced ? traced.request : request,
     {
       timeoutMs: settings.service.timeoutMs,
       maxConcurrent: settings.service.maxConcurrent,
@@ -38,6 +41,7 @@ export async function exchange(
     },
     cancel,
   );
+  traced?.end(result);
   if (!result.ok) {
     if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };
     return {

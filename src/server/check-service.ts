@@ -5,12 +5,15 @@ import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { runCheck, type CheckResult } from './run-check';
+import type { CheckTracer } from './tracing';
 
 export interface CheckServiceDeps {
   /** The config in force; read once per call, so a reload never changes a call midway. */
   config(): LoadedConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Absent when tracing is off. */
+  readonly tracer?: CheckTracer;
   /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
   track(delta: 1 | -1): void;
 }
@@ -26,7 +29,7 @@ const INTERNAL_ERROR: Decision = {
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
 export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
-  const { logger, metrics } = deps;
+  const { logger, metrics, tracer } = deps;
   // A decision line has a fixed shape, built in logDecision from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, which cost ~1.2 us and
   // ~3 KB of garbage per line. It follows the logger's level.
@@ -43,7 +46,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     try {
       let result: CheckResult;
       try {
-        result = await runCheck(config, call.request, cancel);
+        result = await runCheck(config, call.request, cancel, tracer);
       } catch (err) {
         logger.error({ err }, 'check failed unexpectedly; denying');
         result = { decision: INTERNAL_ERROR, requestId: '', calls: [] };

@@ -7,6 +7,7 @@ import {
   type CheckRequestMessage,
   type CheckView,
   type Decision,
+  type InvalidCheckRequest,
   type Reason,
 } from '../translate';
 import { exchange, type AuthCallRecord } from './auth-exchange';
@@ -14,6 +15,7 @@ import type { Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
 import { selectRules } from './select-rules';
+import type { CheckSpan, CheckTracer } from './tracing';
 
 export type { AuthCallRecord };
 
@@ -40,8 +42,32 @@ function deny(reason: Reason, rule: string, status: number): Decision {
  * needs authentication, build the auth request, call, interpret and apply the mode. The first
  * denial ends it; the headers of every allowing rule are merged.
  */
-export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
+export async function runCheck(
+  config: LoadedConfig,
+  msg: CheckRequestMessage,
+  cancel: Cancellation,
+  tracer: CheckTracer | undefined,
+): Promise<CheckResult> {
   const view = readCheckRequest(msg);
+  if (tracer === undefined) return decide(config, view, cancel, undefined);
+  const span = tracer.startCheck('invalid' in view ? undefined : view.input.headers);
+  let result: CheckResult;
+  try {
+    result = await decide(config, view, cancel, span);
+  } catch (err) {
+    span.fail(err);
+    throw err;
+  }
+  span.end(result.decision, result.calls);
+  return result;
+}
+
+async function decide(
+  config: LoadedConfig,
+  view: CheckView | InvalidCheckRequest,
+  cancel: Cancellation,
+  span: CheckSpan | undefined,
+): Promise<CheckResult> {
   if ('invalid' in view) {
     return { decision: deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS), requestId: '', calls: [] };
   }
@@ -62,7 +88,7 @@ export async function runCheck(config: LoadedConfig, msg: CheckRequestMessage, c
   let lastRule = '';
   for (const rule of rules) {
     if (!rule.matcher.needsAuth(view.input)) continue;
-    const decision = await authenticate(rule, view, cancel, calls);
+    const decision = await authenticate(rule, view, cancel, calls, span);
     if (decision.kind === 'deny') return { decision, requestId, calls };
     for (const [name, value] of decision.headersToSet) {
       set.set(name, value);
@@ -83,6 +109,7 @@ async function authenticate(
   view: CheckView,
   cancel: Cancellation,
   calls: AuthCallRecord[],
+  span: CheckSpan | undefined,
 ): Promise<Decision> {
   const { settings } = rule;
   const built = buildAuthRequest(settings, view);
@@ -104,9 +131,9 @@ async function authenticate(
   const result = coalescer
     ? await coalescer.run(key, () => {
         joined = false;
-        return exchange(settings, rule.client, built.request, undefined);
+        return exchange(settings, rule.client, built.request, undefined, span);
       })
-    : await exchange(settings, rule.client, built.request, cancel);
+    : await exchange(settings, rule.client, built.request, cancel, span);
   // A cancelled call has no listener left; fail closed regardless of mode.
   if (result.outcome === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
   // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.

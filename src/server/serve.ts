@@ -3,6 +3,7 @@ import { ConfigError } from '../config';
 import { AdapterServer } from './adapter-server';
 import { compileCheckedConfig, readConfigText } from './checked-config';
 import { createLogger } from './logger';
+import { readTracingEnv } from './tracing';
 import { WorkerSupervisor, runWorker } from './workers';
 
 /**
@@ -23,13 +24,14 @@ export async function serveConfigFile(file: string): Promise<number> {
   }
   let text: string;
   try {
+    const tracing = readTracingEnv(process.env);
     text = await readConfigText(file);
     const config = await compileCheckedConfig(text, file);
     if (config.settings.workers > 1) {
       await Promise.all(config.rules.map((r) => r.client.destroy()));
       await new WorkerSupervisor(file, text, config, createLogger(config.settings.log.level)).start();
     } else {
-      await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config });
+      await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config, tracing });
     }
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\nrefusing to start\n`);

@@ -9,6 +9,7 @@ import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './
 import type { LoadedConfig } from './load-config';
 import type { Logger } from './logger';
 import { Metrics, createReloadCounter } from './metrics';
+import { readTracingEnv } from './tracing';
 import { redactConfig } from './redact-config';
 import { watchConfigFile } from './watch-config';
 
@@ -306,7 +307,9 @@ export async function runWorker(configFile: string): Promise<void> {
     process.send?.({ type: 'ext-authz:hello' } satisfies FromWorker);
   });
   const metrics = new Metrics({ reloads: false });
-  const server = await AdapterServer.start({ configFile, configText: text, admin: false, metrics });
+  // Each worker exports its own spans; the primary already refused an invalid environment.
+  const tracing = readTracingEnv(process.env);
+  const server = await AdapterServer.start({ configFile, configText: text, admin: false, metrics, tracing });
   let draining = false;
   const drain = (): void => {
     if (draining) return;

@@ -72,8 +72,9 @@ export class CliProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  static serve(configFile: string): CliProcess {
-    return new CliProcess(spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** `env` replaces this process's environment when given. */
+  static serve(configFile: string, env?: NodeJS.ProcessEnv): CliProcess {
+    return new CliProcess(spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   }
 
   private take(chunk: string): void {
