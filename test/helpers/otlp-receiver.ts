@@ -72,6 +72,8 @@ export class OtlpReceiver {
   private readonly waiters = new Set<() => void>();
   private readonly server: http.Server;
   port = 0;
+  /** Take export requests but never answer them, like a collector that hangs. */
+  hold = false;
 
   private constructor() {
     this.server = http.createServer((req, res) => {
@@ -84,7 +86,9 @@ export class OtlpReceiver {
         const protobuf = contentType === 'application/x-protobuf';
         const decoded = protobuf ? decodeProtobuf(body) : (JSON.parse(body.toString('utf8')) as OtlpRequest);
         this.exports.push({ contentType, spans: flatten(decoded, protobuf) });
-        if (protobuf) {
+        if (this.hold) {
+          // Left open until close().
+        } else if (protobuf) {
           res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish()));
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

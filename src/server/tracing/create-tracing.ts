@@ -10,6 +10,8 @@ import type { OtlpProtocol, TracingEnv } from './tracing-env';
 import type { Tracing } from './types';
 
 const SERVICE_NAME = 'ext-authz-adapter';
+/** Still incubating in the conventions, whose advice is to copy such a name rather than import it. */
+const ATTR_PROCESS_PID = 'process.pid';
 
 /**
  * The tracer provider, built from the environment: the exporter for the OTLP protocol asked for
@@ -24,7 +26,8 @@ export async function createTracing(env: TracingEnv, logger: Logger, countDroppe
   exporter.onTaken = (count) => queue.taken(count);
   const provider = new NodeTracerProvider({
     resource: defaultResource()
-      .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: SERVICE_NAME }))
+      // The pid tells apart the workers, each of which exports its own spans; the log lines carry it too.
+      .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: SERVICE_NAME, [ATTR_PROCESS_PID]: process.pid }))
       .merge(detectResources({ detectors: [envDetector] })),
     spanProcessors: [queue],
   });
