@@ -82,8 +82,8 @@ function preflight() {
 }
 
 function payloads() {
-  const write = (name, pathAndQuery) => {
-    const payload = encodeCheckRequest(pathAndQuery);
+  const write = (name, pathAndQuery, extraHeaders) => {
+    const payload = encodeCheckRequest(pathAndQuery, extraHeaders);
     const payloadFile = path.join(workDir(), `${name}.bin`);
     fs.writeFileSync(payloadFile, payload);
     return { payload, payloadFile };
@@ -93,6 +93,8 @@ function payloads() {
     bypass: { ...write('bypass', '/public/catalog/items?page=2&sort=price'), expect: expectations.bypass },
     deny: { ...write('deny', '/deny/orders/12345?expand=items'), expect: expectations.denied },
     constant: { ...write('ceiling', '/api/orders/12345?expand=items&limit=20'), expect: expectations.ok },
+    // As Envoy sends it with tracing on: a sampled W3C context for the adapter to continue.
+    traced: { ...write('traced', '/api/orders/12345?expand=items&limit=20', TRACE_HEADERS), expect: expectations.authAllowed },
   };
 }
 
@@ -103,9 +105,16 @@ function progress(row) {
   console.error(`  ${row.label}: ${status}`);
 }
 
+const TRACE_HEADERS = {
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  tracestate: 'vendor=opaque',
+};
+
 /** Every server under test, started once; rows name the one they measure. */
-function servers(authUrl, p) {
+function servers(authUrl, p, sinkUrl) {
   const adapter = (label, options) => () => startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
+  // Every check sampled (the requests carry a sampled parent), exported as protobuf to the sink.
+  const tracing = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
   return {
     ceiling: () => startNodeServer('ceiling', 'ceiling-server.js'),
     naive: () => startNodeServer('naive', 'naive-server.js', [`${authUrl}/check`]),
@@ -114,6 +123,7 @@ function servers(authUrl, p) {
     w2: adapter('adapter-w2', { workers: 2 }),
     cache: adapter('adapter-cache', { workers: 1, cache: true }),
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
+    traced: adapter('adapter-traced', { workers: 1, env: tracing }),
   };
 }
 
@@ -130,7 +140,18 @@ function rowPlan(p) {
     { key: 'deny2', label: 'adapter deny, workers: 2', server: 'w2', load: p.deny },
     { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
     { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
+    { key: 'traceOff', label: 'adapter auth, tracing off (traceparent forwarded)', server: 'w1', load: p.traced },
+    { key: 'traceOn', label: 'adapter auth, tracing on (100%, OTLP to a local sink)', server: 'traced', load: p.traced },
   ];
+}
+
+/** What reached the sink and what the adapter dropped, so the tracing row shows the spans really went out. */
+async function tracingFigures(adapter, sinkUrl) {
+  if (!adapter) return undefined;
+  const sink = await (await fetch(`${sinkUrl}/count`)).json();
+  const metrics = await (await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`)).text();
+  const dropped = [...metrics.matchAll(/^ext_authz_trace_spans_dropped_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { exports: sink.requests, megabytes: sink.bytes / 2 ** 20, dropped };
 }
 
 async function main() {
@@ -157,7 +178,9 @@ async function main() {
   const running = {};
   try {
     const startErrors = {};
-    for (const [name, startFn] of Object.entries(servers(nginx.url, p))) {
+    running.sink = await startNodeServer('otlp-sink', 'otlp-sink.js');
+    const sinkUrl = `http://127.0.0.1:${running.sink.port}`;
+    for (const [name, startFn] of Object.entries(servers(nginx.url, p, sinkUrl))) {
       try {
         running[name] = await startFn();
       } catch (err) {
@@ -178,7 +201,11 @@ async function main() {
       }
       console.error(`  round ${round + 1}/${ROUNDS} done`);
     }
-    for (const r of plan) add(r.key, combineRounds(rounds[r.key]));
+    for (const r of plan) {
+      const row = combineRounds(rounds[r.key]);
+      if (r.key === 'traceOn') row.tracing = await tracingFigures(running.traced, sinkUrl);
+      add(r.key, row);
+    }
 
     const atRate = (key, label, server, load) =>
       running[server]

@@ -34,8 +34,9 @@ const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLT
  * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
  * token, a query string, addresses and an x-request-id.
  */
-function checkRequest(pathAndQuery) {
+function checkRequest(pathAndQuery, extraHeaders = {}) {
   const headers = {
+    ...extraHeaders,
     ':authority': 'shop.example.com',
     ':method': 'GET',
     ':path': pathAndQuery,
@@ -78,8 +79,8 @@ function frame(message) {
   return out;
 }
 
-function encodeCheckRequest(pathAndQuery) {
-  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery)));
+function encodeCheckRequest(pathAndQuery, extraHeaders) {
+  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, extraHeaders)));
 }
 
 function decodeCheckResponse(framed) {

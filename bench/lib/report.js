@@ -13,6 +13,8 @@ const ORDER = [
   'deny2',
   'cache',
   'coalesce',
+  'traceOff',
+  'traceOn',
   'ceilingFixed',
   'fixed',
 ];
@@ -76,6 +78,9 @@ function render(rows, meta) {
     // The auth service's own cost, on the rows that call it.
     if (Number.isFinite(row.nginxCpuUsPerCheck) && (row.authCalls > 0 || key === 'fixed')) {
       notes.push(`nginx CPU ${fmt(row.nginxCpuUsPerCheck, 1)} µs/check`);
+    }
+    if (row.tracing) {
+      notes.push(`${row.tracing.exports} OTLP exports (${fmt(row.tracing.megabytes, 1)} MB) received, ${row.tracing.dropped} spans dropped`);
     }
     const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
     const cpuRatio = fmt((atRate ? ceilingFixedCpu : ceilingCpu) / row.cpuUsPerCheck);

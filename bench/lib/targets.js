@@ -60,7 +60,11 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness.
   const bin = process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
-  const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file]);
+  // Tracing is configured as users do, by OTEL_* variables; without them the adapter does not trace.
+  const env = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, undefined]));
+  const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file], {
+    env: { ...env, ...options.env },
+  });
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {
     const err = fs.readFileSync(path.join(workDir(), `${label}.err`), 'utf8').slice(-1500);
