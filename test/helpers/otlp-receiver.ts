@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
 
 /**
  * Protobuf codecs generated (by protobufjs) from the official OTLP protos, as shipped by the
@@ -64,13 +65,15 @@ interface OtlpRequest {
 }
 
 /**
- * An OTLP/HTTP trace receiver on 127.0.0.1, like a collector's `otlp` receiver: decodes
- * `application/x-protobuf` and `application/json` export requests and answers success.
+ * An OTLP trace receiver on 127.0.0.1, like a collector's `otlp` receiver: over HTTP it decodes
+ * `application/x-protobuf` and `application/json` export requests; `startGrpc` serves the OTLP
+ * gRPC TraceService instead. Either answers success.
  */
 export class OtlpReceiver {
   readonly exports: ReceivedExport[] = [];
   private readonly waiters = new Set<() => void>();
   private readonly server: http.Server;
+  private grpcServer: grpc.Server | undefined;
   port = 0;
   /** Take export requests but never answer them, like a collector that hangs. */
   hold = false;
@@ -85,7 +88,7 @@ export class OtlpReceiver {
         const contentType = String(req.headers['content-type'] ?? '').split(';')[0];
         const protobuf = contentType === 'application/x-protobuf';
         const decoded = protobuf ? decodeProtobuf(body) : (JSON.parse(body.toString('utf8')) as OtlpRequest);
-        this.exports.push({ contentType, spans: flatten(decoded, protobuf) });
+        this.take(contentType, flatten(decoded, protobuf));
         if (this.hold) {
           // Left open until close().
         } else if (protobuf) {
@@ -93,15 +96,45 @@ export class OtlpReceiver {
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         }
-        for (const wake of this.waiters) wake();
       });
     });
+  }
+
+  private take(contentType: string, spans: ReceivedSpan[]): void {
+    this.exports.push({ contentType, spans });
+    for (const wake of this.waiters) wake();
   }
 
   static async start(): Promise<OtlpReceiver> {
     const receiver = new OtlpReceiver();
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
     receiver.port = (receiver.server.address() as AddressInfo).port;
+    return receiver;
+  }
+
+  /** The OTLP/gRPC TraceService/Export method, (de)serialized with the generated codecs. */
+  static async startGrpc(): Promise<OtlpReceiver> {
+    const receiver = new OtlpReceiver();
+    const server = new grpc.Server();
+    const exportMethod: grpc.MethodDefinition<Uint8Array, Uint8Array> = {
+      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (m) => Buffer.from(m),
+      requestDeserialize: (b) => b,
+      responseSerialize: (m) => Buffer.from(m),
+      responseDeserialize: (b) => b,
+    };
+    server.addService({ Export: exportMethod }, {
+      Export: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
+        receiver.take('application/grpc', flatten(decodeProtobuf(Buffer.from(call.request)), true));
+        callback(null, ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish());
+      },
+    });
+    receiver.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    receiver.grpcServer = server;
     return receiver;
   }
 
@@ -134,6 +167,8 @@ export class OtlpReceiver {
   }
 
   async close(): Promise<void> {
+    this.grpcServer?.forceShutdown();
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

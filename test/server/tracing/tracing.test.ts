@@ -153,6 +153,17 @@ describe.each(['http/protobuf', 'http/json'])('tracing on, OTLP over %s', (proto
   });
 });
 
+test('OTLP over gRPC', async () => {
+  await receiver.close();
+  receiver = await OtlpReceiver.startGrpc();
+  await serve(tracingOn('grpc'));
+  await client!.check(request());
+  const spans = await receiver.waitFor('a server and a client span', (s) => s.length >= 2);
+  const [check] = serverSpans(spans);
+  expect(check).toMatchObject({ traceId: TRACE_ID, parentSpanId: PARENT_ID, kind: SERVER });
+  expect(spans.find((s) => s.kind === CLIENT)?.parentSpanId).toBe(check.spanId);
+});
+
 test('an unreachable auth service: error.type on the client span says why', async () => {
   const closed = await freePort();
   await serve(tracingOn('http/protobuf'), ruleYaml('api', `http://127.0.0.1:${closed}`));
