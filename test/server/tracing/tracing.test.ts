@@ -192,6 +192,25 @@ test('a decision cache hit: marked on the server span, and no auth call span', a
   expect(spans.every((s) => s.traceId === TRACE_ID)).toBe(true);
 });
 
+test('a coalesced check: marked on its server span; the one auth call belongs to the check that made it', async () => {
+  const held: Array<() => void> = [];
+  auth.handler = (_req, res) => held.push(() => res.writeHead(200, { 'x-user': 'alice' }).end());
+  const { adminPort } = await serve(tracingOn('http/protobuf'), ruleYaml('api', auth.url, '    coalesce: true\n'));
+  const first = client!.check(request());
+  await until('the first auth call', () => held.length === 1);
+  const second = client!.check(request());
+  await until('the second check in flight', async () => sumOf(await scrape(adminPort), 'ext_authz_checks_in_flight') === 2);
+  held.splice(0).forEach((release) => release());
+  await Promise.all([first, second]);
+  expect(auth.received).toHaveLength(1);
+
+  const spans = await receiver.waitFor('two server spans and a client span', (s) => s.length >= 3);
+  const checks = serverSpans(spans);
+  const leader = checks.find((s) => s.attributes['ext_authz.coalesced'] === false);
+  expect(checks.filter((s) => s.attributes['ext_authz.coalesced'] === true)).toHaveLength(1);
+  expect(spans.filter((s) => s.kind === CLIENT).map((s) => s.parentSpanId)).toEqual([leader?.spanId]);
+});
+
 test('a request without trace context starts a trace, and the auth service gets its context', async () => {
   await serve(tracingOn('http/protobuf'));
   await client!.check(request({ traceparent: '', tracestate: '' }));
