@@ -23,7 +23,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 # A 256 MB old-space limit, well inside the Kubernetes manifest's 512Mi, also has V8 grow its heap
 # close to what is live instead of up to 4x: peak RSS under 128 concurrent checks ~140 MB instead
-# of ~240 MB (README, "Memory"). Override with -e NODE_OPTIONS=...
+# of ~240 MB (docs/performance.md, "Memory"). Override with -e NODE_OPTIONS=...
 ENV NODE_OPTIONS=--max-old-space-size=256
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Micro-benchmark of the matcher hot path: the seed's second complex example (AND/OR/NOT)
+ * Micro-benchmark of the matcher hot path: the gateway documentation's second complex example (AND/OR/NOT)
  * against a mixed request set, on one core, for a bounded time. Run `npm run bench:matcher`
  * (it builds src/ into dist/ first). Speed lives here, never in unit tests.
  */
@@ -24,11 +24,11 @@ const WARMUP_MS = 300;
 const RUN_MS = 2500;
 const BATCH = 10_000;
 
-const fixture = parse(readFileSync(join(__dirname, '..', 'test', 'matcher', 'fixtures', 'seed-example-b.yaml'), 'utf8'));
+const fixture = parse(readFileSync(join(__dirname, '..', 'test', 'matcher', 'fixtures', 'gateway-example-b.yaml'), 'utf8'));
 const issues = new dist.config.Issues();
 const rule = dist.matcher.compileMatch({ ...fixture.match, path: 'rules[0].match' }, issues);
 if (!issues.empty) {
-  console.error(dist.config.formatIssues('seed-example-b.yaml', issues.list));
+  console.error(dist.config.formatIssues('gateway-example-b.yaml', issues.list));
   process.exit(1);
 }
 
@@ -98,7 +98,7 @@ run(WARMUP_MS);
 const [evaluations, ns, hits] = run(RUN_MS);
 const perSecond = Math.round(evaluations / (ns / 1e9));
 console.log(
-  `matcher bench: seed example 2 (AND/OR/NOT), ${requests.length} mixed requests, ` +
+  `matcher bench: gateway documentation example 2 (AND/OR/NOT), ${requests.length} mixed requests, ` +
     `${evaluations.toLocaleString('en-US')} evaluations in ${(ns / 1e9).toFixed(2)} s ` +
     `(${Math.round((hits / evaluations) * 100)}% need auth)`,
 );

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // The demo backend behind Envoy in docker-compose.yml, standing in for Bookinfo's ratings
-// service from the seed: GET /ratings/<id> answers {"id":<id>,"ratings":{...}}. It echoes the
+// service of the gateway documentation's example: GET /ratings/<id> answers {"id":<id>,"ratings":{...}}. It echoes the
 // x-user-id header the auth service vouched for (rules[].response.allowedHeaders), so the
 // demo shows what reaches a backend after an allowed check.
 const http = require('node:http');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run demo`: the seed's example auth service and the adapter on config/example.yaml, on
+// `npm run demo`: the gateway documentation's example auth service and the adapter on config/example.yaml, on
 // loopback ports picked by the OS, then a few Check calls from a real gRPC client, each decision
 // printed. Needs dist/ (built by `npm ci` through the prepare script).
 const { mkdtempSync, readFileSync, writeFileSync } = require('node:fs');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The example auth service of the seed (Gloo's "custom auth server"), in Node: it allows
+// The example auth service of the gateway documentation (Gloo's "custom auth server"), in Node: it allows
 // /ratings/1 and answers 401 to everything else, always with `x-server: pythonauth`.
 // It serves under AUTH_PREFIX (default /validateToken), the adapter's `service.path`.
 const http = require('node:http');

@@ -115,7 +115,7 @@ export interface MetricsOptions {
 }
 
 /**
- * The adapter's Prometheus metrics; names and labels are listed in README.md ("Observability").
+ * The adapter's Prometheus metrics; names and labels are listed in docs/operations.md ("Metrics").
  * A check costs two map lookups per series and a few additions.
  */
 export class Metrics {
@@ -148,6 +148,13 @@ export class Metrics {
     (labels) => ({ labels, value: 0 }),
     this.registry,
   );
+  private readonly reused = new SeriesMetric<CounterSeries>(
+    'ext_authz_auth_decisions_reused_total',
+    'Checks answered without a call of their own, by rule and source (cache, coalesced: joined an identical call in flight).',
+    'counter',
+    (labels) => ({ labels, value: 0 }),
+    this.registry,
+  );
   readonly reloads: Counter<'result'> | undefined;
   private readonly logLinesDropped = new Counter({
     name: 'ext_authz_log_lines_dropped_total',
@@ -174,6 +181,7 @@ export class Metrics {
   private readonly durationByDecision = new Map<DecisionLabel, HistogramSeries>();
   private readonly authDurationSeries = new Map<string, Map<string, HistogramSeries>>();
   private readonly authErrorSeries = new Map<string, Map<string, CounterSeries>>();
+  private readonly reusedSeries = new Map<string, Map<string, CounterSeries>>();
 
   constructor(options: MetricsOptions = {}) {
     this.reloads = options.reloads === false ? undefined : createReloadCounter(this.registry);
@@ -197,7 +205,12 @@ export class Metrics {
     series.count.value++;
     series.duration.observe(seconds);
     for (let i = 0; i < calls.length; i++) {
-      const { rule, unavailable, status, elapsedMs } = calls[i];
+      const { rule, unavailable, status, elapsedMs, shared } = calls[i];
+      // Another check's call answered this one: counting it again would double the service's load and errors.
+      if (shared) {
+        lookup(this.reusedSeries, rule, shared, () => this.reused.series({ rule, source: shared })).value++;
+        continue;
+      }
       if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
       // Neither was sent to the service, so there is no service latency to record.
       if (unavailable === 'overload' || unavailable === 'request_too_large') continue;

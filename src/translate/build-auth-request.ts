@@ -20,7 +20,7 @@ const PATH_CHARS = /^[\x21-\x7e]*$/;
 const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 
 /**
- * Builds the HTTP request to the auth service the way the seed describes it: original method,
+ * Builds the HTTP request to the auth service the way the gateway documentation describes it: original method,
  * `service.path` + original path and query, Host, Content-Length, the token header(s), the
  * allowed headers and trace context, and the body only when enabled. Header values travel as
  * the bytes Envoy saw (UTF-8 text re-encoded, `header_map` raw bytes as they were); anything

@@ -4,7 +4,7 @@ import { HOP_BY_HOP } from './hop-by-hop';
 import type { AuthOutcome, AuthResponse, HeaderList } from './types';
 
 /**
- * Reads the auth service's answer as the seed defines it:
+ * Reads the auth service's answer as the gateway documentation defines it:
  * - 200 without the result header, or with it set to "true": allow, copying the allowed headers;
  * - 200 with any other result header value ("false", or anything unrecognized: fail closed): deny;
  * - 5xx: the service is unavailable, and the rule's mode decides;

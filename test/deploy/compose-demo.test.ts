@@ -9,7 +9,7 @@ import { readText, repoFile } from './deploy-files';
  * The compose demo without Docker or Envoy: the real adapter on deploy/adapter.yaml, the real
  * example auth service and the real demo backend, on 127.0.0.1. Only the addresses change
  * (ephemeral ports instead of compose host names). Envoy's part is played by a grpc-js client
- * sending the CheckRequest Envoy would send for the seed's curl commands; README.md ("Deploy")'s
+ * sending the CheckRequest Envoy would send for the gateway documentation's curl commands; docs/deploy.md's
  * expected output rests on these answers.
  */
 
@@ -73,7 +73,7 @@ describe('the compose demo, without Docker', () => {
     expect(res.denied_response?.status?.code).toBe(403);
   });
 
-  it('serves the seed ratings JSON from the backend, echoing the vouched user', async () => {
+  it('serves the example ratings JSON from the backend, echoing the vouched user', async () => {
     const res = await fetch(`${origin(ratings)}/ratings/1`, { headers: { 'x-user-id': 'reviewer-1' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-backend-saw-user')).toBe('reviewer-1');

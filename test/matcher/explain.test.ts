@@ -3,7 +3,7 @@ import { compileOk, loadFixture, makeInput } from './helpers';
 
 describe('explain', () => {
   const rules = [
-    { name: 'seed-b', enabled: true, matcher: compileOk(loadFixture('seed-example-b.yaml')) },
+    { name: 'example-b', enabled: true, matcher: compileOk(loadFixture('gateway-example-b.yaml')) },
     { name: 'public', enabled: true, matcher: compileOk({ mode: 'whitelist', conditions: [{ path: '/api/appc/*' }] }) },
     { name: 'off', enabled: false, matcher: compileOk({ mode: 'all' }) },
   ];
@@ -12,7 +12,7 @@ describe('explain', () => {
     const input = makeInput({ host: 'exampleB.com', path: '/api/appc/bbb/ccc' });
     const list = explainRules(rules, input);
     expect(list.map((e) => [e.rule, e.enabled, e.needsAuth])).toEqual([
-      ['seed-b', true, true],
+      ['example-b', true, true],
       ['public', true, false],
       ['off', false, false],
     ]);
@@ -28,7 +28,7 @@ describe('explain', () => {
     const text = formatExplanations(explainRules(rules, input), input);
     const lines = text.split('\n');
     expect(lines[0]).toBe('request: GET exampleA.com /api/appa/bbb?x=1');
-    expect(lines).toContain('rule "seed-b": no authentication');
+    expect(lines).toContain('rule "example-b": no authentication');
     expect(lines).toContain('rule "public": NEEDS AUTHENTICATION');
     expect(lines).toContain('rule "off": disabled');
     expect(lines).toContain('    yes rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1].not_rule.url_path: url_path exact "/api/appa/bbb"');

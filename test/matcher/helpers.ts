@@ -74,7 +74,7 @@ export function compileErrors(match: { mode: MatchMode; conditions?: unknown; pe
   return issues.list.map((i) => `${i.path}: ${i.message}`);
 }
 
-/** Loads `match:` from a YAML fixture, as text, so the seed's examples are tested exactly as users paste them. */
+/** Loads `match:` from a YAML fixture, as text, so the gateway documentation's examples are tested exactly as users paste them. */
 export function loadFixture(name: string): { mode: MatchMode; conditions?: unknown; permissions?: unknown } {
   const doc = parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8')) as { match: { mode: MatchMode } };
   return doc.match;

@@ -6,7 +6,7 @@ import { authErrorCount, summarize, type Summary } from './summary';
 
 // The auth-service fault matrix, through the real adapter: a real grpc-js client over Envoy's
 // protos, the adapter's real undici pool, and a raw TCP server on 127.0.0.1 that misbehaves in
-// ways a real HTTP server never would. Nothing is mocked. README.md ("Reliability") holds the table.
+// ways a real HTTP server never would. Nothing is mocked. docs/reliability.md holds the table.
 
 const TIMEOUT_MS = 300;
 const MAX_BODY = 1024;

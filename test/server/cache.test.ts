@@ -1,6 +1,7 @@
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, type AuthHandler } from '../helpers/auth-service';
 import { checkRequest, okHeaders } from '../helpers/check-client';
+import { scrape, sumOf } from '../helpers/prom-text';
 
 // The decision cache and coalescing through the real server and a real auth service.
 
@@ -98,6 +99,17 @@ describe('decision cache', () => {
     const res = await a.client.check(as('good-alice'));
     expect(okHeaders(res)).toEqual({ 'x-user-id': 'alice' });
     expect(auth.received).toHaveLength(2);
+  });
+
+  test('a cache hit is counted as reused, not as an auth service call', async () => {
+    const a = await start('    cache: { ttl: 30s }\n');
+    for (let i = 0; i < 3; i++) expect(okHeaders(await a.client.check(as('good-alice')))).toEqual({ 'x-user-id': 'alice' });
+    const samples = await scrape(a.server.adminPort);
+    expect(auth.received).toHaveLength(1);
+    expect(sumOf(samples, 'ext_authz_auth_service_request_duration_seconds_count', { rule: 'c' })).toBe(1);
+    expect(sumOf(samples, 'ext_authz_auth_service_request_duration_seconds_count', { status_class: 'error' })).toBe(0);
+    expect(sumOf(samples, 'ext_authz_auth_decisions_reused_total', { rule: 'c', source: 'cache' })).toBe(2);
+    expect(sumOf(samples, 'ext_authz_checks_total', { rule: 'c', reason: 'auth_allowed' })).toBe(3);
   });
 });
 

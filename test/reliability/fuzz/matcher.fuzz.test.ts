@@ -96,7 +96,7 @@ const conditionArb: fc.Arbitrary<Condition> = fc
   )
   .map(({ star, ...c }) => {
     const out: Condition = { ...c };
-    // Without pathMatch, a trailing "*" is the seed's prefix syntax.
+    // Without pathMatch, a trailing "*" is the gateway documentation's prefix syntax.
     if (out.path !== undefined && out.pathMatch === undefined && star) out.path += '*';
     if (out.path === undefined) {
       delete out.pathMatch;

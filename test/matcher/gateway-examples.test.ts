@@ -1,16 +1,16 @@
 import { checkRule, compileOk, loadFixture, makeInput } from './helpers';
 
-// The seed's "Complex condition authorization examples", loaded verbatim from YAML, with
-// every outcome the seed lists (plus the obvious neighbours).
+// The gateway documentation's "Complex condition authorization examples", loaded verbatim from YAML, with
+// every outcome it lists (plus the obvious neighbours).
 
-describe('seed example: matching domain names with regex', () => {
-  const rule = compileOk(loadFixture('seed-example-a.yaml'));
+describe('gateway documentation example: matching domain names with regex', () => {
+  const rule = compileOk(loadFixture('gateway-example-a.yaml'));
 
   test.each([
     ['exampleA.com', '/', true],
     ['exampleA.com', '/order?id=1', true],
     ['exampleB.com', '/api/x', true],
-    // The seed: "A request to test.exampleA.com does not match" (regex must match the whole value).
+    // The documentation: "A request to test.exampleA.com does not match" (regex must match the whole value).
     ['test.exampleA.com', '/', false],
     ['exampleA.com.evil.net', '/', false],
     ['exampleC.com', '/', false],
@@ -22,8 +22,8 @@ describe('seed example: matching domain names with regex', () => {
   });
 });
 
-describe('seed example: combining AND, OR and NOT', () => {
-  const rule = compileOk(loadFixture('seed-example-b.yaml'));
+describe('gateway documentation example: combining AND, OR and NOT', () => {
+  const rule = compileOk(loadFixture('gateway-example-b.yaml'));
 
   test.each([
     // exampleA.com/api/* needs auth, except /api/appa/bbb and /api/appb/ccc.
