@@ -46,7 +46,7 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
     try {
       let result: CheckResult;
       try {
-        result = await runCheck(config, call.request, cancel, tracer);
+        result = await runCheck(config, call.request, cancel, tracer, call.metadata);
       } catch (err) {
         logger.error({ err }, 'check failed unexpectedly; denying');
         result = { decision: INTERNAL_ERROR, requestId: '', calls: [] };

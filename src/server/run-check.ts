@@ -15,7 +15,7 @@ import type { Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
 import { selectRules } from './select-rules';
-import type { CheckSpan, CheckTracer } from './tracing';
+import type { CallMetadata, CheckSpan, CheckTracer } from './tracing';
 
 export type { AuthCallRecord };
 
@@ -47,10 +47,11 @@ export async function runCheck(
   msg: CheckRequestMessage,
   cancel: Cancellation,
   tracer: CheckTracer | undefined,
+  metadata: CallMetadata,
 ): Promise<CheckResult> {
   const view = readCheckRequest(msg);
   if (tracer === undefined) return decide(config, view, cancel, undefined);
-  const span = tracer.startCheck('invalid' in view ? undefined : view.input.headers);
+  const span = tracer.startCheck('invalid' in view ? undefined : view.input.headers, metadata);
   let result: CheckResult;
   try {
     result = await decide(config, view, cancel, span);

@@ -33,7 +33,7 @@ import {
   ATTR_RULE,
   CHECK_SPAN_NAME,
 } from './span-attributes';
-import type { AuthCallEnd, AuthCallSpan, CheckSpan, CheckTracer } from './types';
+import type { AuthCallEnd, AuthCallSpan, CallMetadata, CheckSpan, CheckTracer } from './types';
 
 const ATTR_REQUEST_ID = ATTR_HTTP_REQUEST_HEADER('x-request-id');
 /** Envoy's ids are UUIDs; a client-supplied one is cut here rather than stored at any length. */
@@ -45,6 +45,18 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
 const HEADER_MAP: TextMapGetter<ReadonlyMap<string, string>> = {
   get: (carrier, key) => carrier.get(key),
   keys: (carrier) => [...carrier.keys()],
+};
+
+/**
+ * The call's gRPC metadata: where Envoy's own gRPC client puts the context of its span for the
+ * ext_authz call, used when the request's headers carry none.
+ */
+const METADATA: TextMapGetter<CallMetadata> = {
+  get: (carrier, key) => {
+    const value = carrier.get(key)[0];
+    return typeof value === 'string' ? value : undefined;
+  },
+  keys: (carrier) => Object.keys(carrier.getMap()),
 };
 
 /** Spans for the Check path through one OpenTelemetry tracer and propagator. */
@@ -61,8 +73,9 @@ export class OtelCheckTracer implements CheckTracer {
     this.fields = new Set(propagator.fields().map((f) => f.toLowerCase()));
   }
 
-  startCheck(headers: ReadonlyMap<string, string> | undefined): CheckSpan {
-    const parent = headers ? this.propagator.extract(ROOT_CONTEXT, headers, HEADER_MAP) : ROOT_CONTEXT;
+  startCheck(headers: ReadonlyMap<string, string> | undefined, metadata: CallMetadata): CheckSpan {
+    let parent = headers ? this.propagator.extract(ROOT_CONTEXT, headers, HEADER_MAP) : ROOT_CONTEXT;
+    if (trace.getSpanContext(parent) === undefined) parent = this.propagator.extract(parent, metadata, METADATA);
     const span = this.tracer.startSpan(CHECK_SPAN_NAME, { kind: SpanKind.SERVER }, parent);
     const requestId = headers?.get('x-request-id');
     if (requestId !== undefined && span.isRecording()) span.setAttribute(ATTR_REQUEST_ID, [requestId.slice(0, MAX_REQUEST_ID_CHARS)]);

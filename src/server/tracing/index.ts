@@ -4,7 +4,7 @@ import type { TracingEnv } from './tracing-env';
 import type { Tracing } from './types';
 
 export { readTracingEnv, type TracingEnv } from './tracing-env';
-export type { AuthCallEnd, AuthCallSpan, CheckSpan, CheckTracer, Tracing } from './types';
+export type { AuthCallEnd, AuthCallSpan, CallMetadata, CheckSpan, CheckTracer, Tracing } from './types';
 export type { DropReason } from './dropped-spans';
 
 /** Loads the OpenTelemetry SDK only now, so a process with tracing off never loads it at all. */

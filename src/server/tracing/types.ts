@@ -6,8 +6,17 @@ import type { AuthRequest, Decision } from '../../translate';
  * never creates a span, not even a no-op one.
  */
 export interface CheckTracer {
-  /** Starts the SERVER span of one Check, continuing the trace in the request's headers (none for an unreadable request). */
-  startCheck(headers: ReadonlyMap<string, string> | undefined): CheckSpan;
+  /**
+   * Starts the SERVER span of one Check, continuing the trace whose context is in the request's
+   * headers (none for an unreadable request), else the one in the call's gRPC metadata.
+   */
+  startCheck(headers: ReadonlyMap<string, string> | undefined, metadata: CallMetadata): CheckSpan;
+}
+
+/** What the tracer reads of a gRPC call's metadata (grpc-js's Metadata). */
+export interface CallMetadata {
+  get(key: string): Array<string | Buffer>;
+  getMap(): Record<string, string | Buffer>;
 }
 
 export interface CheckSpan {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import { configYaml, ruleYaml, writeConfig } from '../../helpers/adapter';
 import { TestAuthService, type ReceivedRequest } from '../../helpers/auth-service';
 import { CheckClient, checkRequest, okHeaders } from '../../helpers/check-client';
@@ -219,6 +220,19 @@ test('a request without trace context starts a trace, and the auth service gets 
   const call = spans.find((s) => s.kind === CLIENT);
   expect(check.parentSpanId).toBe('');
   expect(lastAuthRequest().headers.traceparent).toBe(`00-${check.traceId}-${call?.spanId}-01`);
+});
+
+test("without trace context in the request's headers, the call's gRPC metadata is continued (Envoy's span for the call)", async () => {
+  await serve(tracingOn('http/protobuf'));
+  const envoySpan = 'b7ad6b7169203331';
+  const metadata = new grpc.Metadata();
+  metadata.set('traceparent', `00-${TRACE_ID}-${envoySpan}-01`);
+  await client!.check(request({ traceparent: '', tracestate: '' }), 15_000, metadata);
+  // The request's own context wins when it has one.
+  await client!.check(request(), 15_000, metadata);
+  const spans = await receiver.waitFor('two server spans', (s) => serverSpans(s).length >= 2);
+  expect(serverSpans(spans).map((s) => s.parentSpanId).sort()).toEqual([PARENT_ID, envoySpan].sort());
+  expect(serverSpans(spans).every((s) => s.traceId === TRACE_ID)).toBe(true);
 });
 
 test('B3 multi-header context is continued and rewritten for the auth call', async () => {
