@@ -6,7 +6,7 @@
  * Prints one table and the issue's targets with PASS/MISS. Needs: apt-get install -y
  * nghttp2-client nginx, and `npm run build` (the npm script runs it).
  *
- * Options: --requests N (50000 per row, split over the rounds) --rounds N (5)
+ * Options: --requests N (50000 per row, split over the rounds) --rounds N (5) --rows KEY,KEY (all)
  *          --warmup N (5000, before the first round) --clients N (4) --streams N (32)
  *          --rate N (2000) --rate-seconds N (10) --rate-clients N (2)
  * Each row gets --rounds interleaved rounds of --requests / --rounds checks (10,000 by default,
@@ -16,6 +16,11 @@
  * Fixed-rate runs use --rate-clients connections × FIXED_RATE_STREAMS streams, not -c/-m (see
  * FIXED_RATE_STREAMS in lib/measure.js for why bursts must stay small).
  * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js).
+ * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the body and auth rows on that other
+ * build, in the same interleaved rounds: an A/B of a change within one run
+ * (`--rows body,bodyBaseline` or `--rows auth,authBaseline`).
+ * The tracing rows run the same traced CheckRequest through the adapter with tracing off and on
+ * (every check sampled, exported over OTLP/HTTP protobuf to bench/otlp-sink.js).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -40,8 +45,14 @@ const { values: args } = parseArgs({
     'rate-seconds': { type: 'string', default: '10' },
     'rate-clients': { type: 'string', default: String(FIXED_RATE_CLIENTS) },
     rounds: { type: 'string', default: '5' },
+    rows: { type: 'string', default: '' },
   },
 });
+const ONLY = new Set(args.rows.split(',').filter(Boolean));
+const wanted = (key) => ONLY.size === 0 || ONLY.has(key);
+const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
+/** A JSON order of about 1 KB: what a client might POST to an API the auth service also reads. */
+const ORDER_BODY = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, note: 'gift wrap' })) });
 const opts = {
   requests: Number(args.requests),
   warmup: Number(args.warmup),
@@ -82,8 +93,8 @@ function preflight() {
 }
 
 function payloads() {
-  const write = (name, pathAndQuery, extraHeaders) => {
-    const payload = encodeCheckRequest(pathAndQuery, extraHeaders);
+  const write = (name, pathAndQuery, body, extraHeaders) => {
+    const payload = encodeCheckRequest(pathAndQuery, body, extraHeaders);
     const payloadFile = path.join(workDir(), `${name}.bin`);
     fs.writeFileSync(payloadFile, payload);
     return { payload, payloadFile };
@@ -92,9 +103,10 @@ function payloads() {
     auth: { ...write('auth', '/api/orders/12345?expand=items&limit=20'), expect: expectations.authAllowed },
     bypass: { ...write('bypass', '/public/catalog/items?page=2&sort=price'), expect: expectations.bypass },
     deny: { ...write('deny', '/deny/orders/12345?expand=items'), expect: expectations.denied },
+    body: { ...write('body', '/api/orders?expand=items', ORDER_BODY), expect: expectations.authAllowed },
     constant: { ...write('ceiling', '/api/orders/12345?expand=items&limit=20'), expect: expectations.ok },
     // As Envoy sends it with tracing on: a sampled W3C context for the adapter to continue.
-    traced: { ...write('traced', '/api/orders/12345?expand=items&limit=20', TRACE_HEADERS), expect: expectations.authAllowed },
+    traced: { ...write('traced', '/api/orders/12345?expand=items&limit=20', undefined, TRACE_HEADERS), expect: expectations.authAllowed },
   };
 }
 
@@ -123,6 +135,13 @@ function servers(authUrl, p, sinkUrl) {
     w2: adapter('adapter-w2', { workers: 2 }),
     cache: adapter('adapter-cache', { workers: 1, cache: true }),
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
+    body: adapter('adapter-body', { workers: 1, body: true }),
+    ...(BASELINE_BIN
+      ? {
+          bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }),
+          baseline: adapter('adapter-baseline', { workers: 1, bin: BASELINE_BIN }),
+        }
+      : {}),
     traced: adapter('adapter-traced', { workers: 1, env: tracing }),
   };
 }
@@ -140,14 +159,20 @@ function rowPlan(p) {
     { key: 'deny2', label: 'adapter deny, workers: 2', server: 'w2', load: p.deny },
     { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
     { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
+    { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
+    ...(BASELINE_BIN
+      ? [
+          { key: 'bodyBaseline', label: `adapter auth, POST body forwarded, baseline build (${BASELINE_BIN})`, server: 'bodyBaseline', load: p.body },
+          { key: 'authBaseline', label: `adapter auth, baseline build (${BASELINE_BIN})`, server: 'baseline', load: p.auth },
+        ]
+      : []),
     { key: 'traceOff', label: 'adapter auth, tracing off (traceparent forwarded)', server: 'w1', load: p.traced },
     { key: 'traceOn', label: 'adapter auth, tracing on (100%, OTLP to a local sink)', server: 'traced', load: p.traced },
-  ];
+  ].filter((r) => wanted(r.key));
 }
 
 /** What reached the sink and what the adapter dropped, so the tracing row shows the spans really went out. */
 async function tracingFigures(adapter, sinkUrl) {
-  if (!adapter) return undefined;
   const sink = await (await fetch(`${sinkUrl}/count`)).json();
   const metrics = await (await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`)).text();
   const dropped = [...metrics.matchAll(/^ext_authz_trace_spans_dropped_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -178,9 +203,16 @@ async function main() {
   const running = {};
   try {
     const startErrors = {};
-    running.sink = await startNodeServer('otlp-sink', 'otlp-sink.js');
-    const sinkUrl = `http://127.0.0.1:${running.sink.port}`;
+    const needed = new Set(rowPlan(p).map((r) => r.server));
+    if (wanted('ceilingFixed')) needed.add('ceiling');
+    if (wanted('fixed')) needed.add('w1');
+    let sinkUrl;
+    if (needed.has('traced')) {
+      running.sink = await startNodeServer('otlp-sink', 'otlp-sink.js');
+      sinkUrl = `http://127.0.0.1:${running.sink.port}`;
+    }
     for (const [name, startFn] of Object.entries(servers(nginx.url, p, sinkUrl))) {
+      if (!needed.has(name)) continue;
       try {
         running[name] = await startFn();
       } catch (err) {
@@ -203,7 +235,7 @@ async function main() {
     }
     for (const r of plan) {
       const row = combineRounds(rounds[r.key]);
-      if (r.key === 'traceOn') row.tracing = await tracingFigures(running.traced, sinkUrl);
+      if (r.key === 'traceOn' && row.failed.length === 0) row.tracing = await tracingFigures(running.traced, sinkUrl);
       add(r.key, row);
     }
 
@@ -218,8 +250,8 @@ async function main() {
             nginx,
           }).then((row) => add(key, row))
         : undefined;
-    await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
-    await atRate('fixed', 'adapter auth', 'w1', p.auth);
+    if (wanted('ceilingFixed')) await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
+    if (wanted('fixed')) await atRate('fixed', 'adapter auth', 'w1', p.auth);
     if (running.w1) rows.peak = running.w1.memory();
   } finally {
     await Promise.all(Object.values(running).map((t) => t.stop()));

@@ -32,13 +32,15 @@ const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLT
 
 /**
  * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
- * token, a query string, addresses and an x-request-id.
+ * token, a query string, addresses and an x-request-id; with `body`, a POST carrying it;
+ * `extraHeaders` adds to the headers (trace context, say).
  */
-function checkRequest(pathAndQuery, extraHeaders = {}) {
+function checkRequest(pathAndQuery, body, extraHeaders = {}) {
+  const method = body === undefined ? 'GET' : 'POST';
   const headers = {
     ...extraHeaders,
     ':authority': 'shop.example.com',
-    ':method': 'GET',
+    ':method': method,
     ':path': pathAndQuery,
     ':scheme': 'https',
     accept: 'application/json',
@@ -50,6 +52,7 @@ function checkRequest(pathAndQuery, extraHeaders = {}) {
     'x-forwarded-proto': 'https',
     'x-request-id': '3f2b8c1e-6d4a-4b7e-9a51-0c2d8e7f6a90',
     'x-tenant': 'acme',
+    ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
   };
   return {
     attributes: {
@@ -59,8 +62,9 @@ function checkRequest(pathAndQuery, extraHeaders = {}) {
         time: { seconds: '1700000000', nanos: 0 },
         http: {
           id: '14829360712003371432',
-          method: 'GET',
+          method,
           headers,
+          body,
           path: pathAndQuery,
           host: 'shop.example.com',
           scheme: 'https',
@@ -79,8 +83,8 @@ function frame(message) {
   return out;
 }
 
-function encodeCheckRequest(pathAndQuery, extraHeaders) {
-  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, extraHeaders)));
+function encodeCheckRequest(pathAndQuery, body, extraHeaders) {
+  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, body, extraHeaders)));
 }
 
 function decodeCheckResponse(framed) {

@@ -25,7 +25,7 @@ async function startNodeServer(name, script, args = []) {
  * The adapter config the benchmark runs: one rule toward nginx, `/public/*` whitelisted,
  * `x-tenant` forwarded, x-user-id and x-user-role copied back.
  */
-function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false }) {
+function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false, body = false }) {
   return `grpc: { address: "127.0.0.1:${grpcPort}" }
 admin: { address: "127.0.0.1:${adminPort}" }
 log: { level: ${logLevel} }
@@ -34,7 +34,7 @@ workers: ${workers}
 rules:
   - name: bench
     service: { url: "${authUrl}", path: /check, timeout: 2s, mode: strict }
-    request: { tokenHeader: authorization, allowedHeaders: [x-tenant] }
+    request: { tokenHeader: authorization, allowedHeaders: [x-tenant]${body ? ', body: { enabled: true }' : ''} }
     response: { allowedHeaders: [x-user-id, x-user-role] }
     match:
       mode: whitelist
@@ -58,9 +58,10 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   fs.writeFileSync(file, adapterConfig({ ...options, grpcPort, adminPort }));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the adapter (Node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness.
-  const bin = process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
-  // Tracing is configured as users do, by OTEL_* variables; without them the adapter does not trace.
+  // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness;
+  // `options.bin` runs one target on another build within the same run (BENCH_BASELINE_BIN).
+  const bin = options.bin ?? process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
+  // Tracing is configured as users do, by OTEL_* variables: none from this shell, only the target's own.
   const env = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, undefined]));
   const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file], {
     env: { ...env, ...options.env },

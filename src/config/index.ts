@@ -3,3 +3,5 @@ export { parseDuration, formatDuration } from './duration';
 export { parseConfigText, parseConfigValue, DEFAULTS } from './parse-config';
 export * from './reader';
 export type * from './types';
+export { isConnectionHeader } from './forwarded-headers';
+export { redactUrls } from './redact-url';

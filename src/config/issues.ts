@@ -1,3 +1,5 @@
+import { redactUrls } from './redact-url';
+
 /** One problem in a config document, located by its key path (`rules[0].service.timeout`). */
 export interface ConfigIssue {
   readonly path: string;
@@ -8,8 +10,9 @@ export interface ConfigIssue {
 export class Issues {
   readonly list: ConfigIssue[] = [];
 
+  /** Messages may quote the value at fault; a URL's credentials never get that far. */
   add(path: string, message: string): void {
-    this.list.push({ path, message });
+    this.list.push({ path, message: redactUrls(message) });
   }
 
   get empty(): boolean {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
+import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
 import {
   describe,
@@ -42,6 +43,7 @@ export const DEFAULTS = {
   maxHeaderBytes: 64 * 1024,
   bodyMaxBytes: 10 * 1024,
   responseMaxBodyBytes: 64 * 1024,
+  cacheMaxBytes: 32 * 1024 * 1024,
   drainDelayMs: 5_000,
   shutdownTimeoutMs: 15_000,
 } as const;
@@ -185,7 +187,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
   if (resultHeader.length !== 1) {
     issues.add(keyPath(responsePath, 'resultHeader'), 'expected exactly one header name');
   }
-  const tokenHeaders = readHeaderNames(request, 'tokenHeader', requestPath, issues, [DEFAULTS.tokenHeader]);
+  const tokenHeaders = readForwardedHeaderNames(request, 'tokenHeader', requestPath, issues, [DEFAULTS.tokenHeader]);
   if (tokenHeaders.length === 0) {
     issues.add(keyPath(requestPath, 'tokenHeader'), 'expected at least one header name, such as authorization or cookie');
   }
@@ -196,7 +198,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
     service: parseService(rule.service, keyPath(path, 'service'), issues),
     request: {
       tokenHeaders,
-      allowedHeaders: readHeaderNames(request, 'allowedHeaders', requestPath, issues, []),
+      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, []),
       maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, 1024, 1024 * 1024),
       body: {
         enabled: readBool(body, 'enabled', bodyPath, issues, false),
@@ -204,7 +206,7 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
       },
     },
     response: {
-      allowedHeaders: readHeaderNames(response, 'allowedHeaders', responsePath, issues, []),
+      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, []),
       resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
       maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, 0, 16 * 1024 * 1024),
     },
@@ -298,10 +300,11 @@ function parseMatch(value: unknown, path: string, issues: Issues): RawMatch {
 }
 
 function parseCache(value: unknown, path: string, issues: Issues): CacheSettings | undefined {
-  const cache = readObject(value, path, issues, ['ttl', 'maxEntries']);
+  const cache = readObject(value, path, issues, ['ttl', 'maxEntries', 'maxBytes']);
   if (!cache) return undefined;
   return {
     ttlMs: readDuration(cache, 'ttl', path, issues, 30_000, 1, 24 * HOUR_MS),
     maxEntries: readInt(cache, 'maxEntries', path, issues, 10_000, 1, 10_000_000),
+    maxBytes: readInt(cache, 'maxBytes', path, issues, DEFAULTS.cacheMaxBytes, 64 * 1024, 64 * 1024 ** 3),
   };
 }

@@ -45,7 +45,7 @@ export interface ServiceSettings {
   readonly timeoutMs: number;
   readonly mode: ServiceMode;
   readonly statusOnError: number;
-  /** Bound on auth calls in flight for this rule; past it the service counts as unavailable. */
+  /** Bound on this rule's auth calls in flight; past it a check is denied (503, `overloaded`) in every mode. */
   readonly maxConcurrent: number;
   /** Keep-alive connections in the pool toward this service. */
   readonly connections: number;
@@ -70,6 +70,8 @@ export interface ResponseSettings {
 export interface CacheSettings {
   readonly ttlMs: number;
   readonly maxEntries: number;
+  /** Bound on the keys, headers and bodies held, least recently used evicted first. */
+  readonly maxBytes: number;
 }
 
 /** `match` as written: the mode is checked here, the conditions by src/matcher. */

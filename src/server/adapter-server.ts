@@ -2,7 +2,7 @@ import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ConfigError } from '../config';
+import { ConfigError, redactUrls } from '../config';
 import { createAdminServer, listen } from './admin-server';
 import { createCheckHandler } from './check-service';
 import { compileCheckedConfig, readConfigText, settingsNeedingRestart } from './checked-config';
@@ -79,6 +79,7 @@ export class AdapterServer {
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
+    metrics.reportCacheBytes(() => this.config.rules);
     this.admin =
       serveAdmin && initial.settings.admin.address
         ? createAdminServer({
@@ -196,7 +197,7 @@ export class AdapterServer {
       next = await compileCheckedConfig(text, this.configFile, previous);
     } catch (err) {
       this.metrics.reloads?.inc({ result: 'failure' });
-      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: (err as Error).message }];
+      const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];
       this.logger.error({ file: this.configFile, issues }, 'config reload rejected; the previous config keeps serving');
       return false;
     }

@@ -20,19 +20,18 @@ export type AuthCallResult =
 
 export interface CallLimits {
   readonly timeoutMs: number;
-  readonly maxConcurrent: number;
   readonly maxBodyBytes: number;
 }
 
 /**
- * One keep-alive pool toward one auth service. Calls are bounded in number (`maxConcurrent`),
- * time (`timeoutMs`, headers and body together) and kept body size (`maxBodyBytes`).
+ * One keep-alive pool toward one auth service, bounded in sockets (`connections`). Calls are
+ * bounded in time (`timeoutMs`, headers and body together) and kept body size (`maxBodyBytes`);
+ * their number is each rule's own bound (ConcurrencyLimit), taken before a call gets here.
  */
 export class AuthClient {
   private readonly pool: Pool;
   /** TLS name for https services; see the constructor. */
   private readonly servername: string | undefined;
-  private inFlight = 0;
 
   /** `identity` says which service this pool reaches; equal identities may share a pool across reloads. */
   constructor(
@@ -65,26 +64,22 @@ export class AuthClient {
     });
   }
 
-  get active(): number {
-    return this.inFlight;
-  }
-
   /** Never rejects: every way a call can end is an AuthCallResult. */
   call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
-    if (this.inFlight >= limits.maxConcurrent) return Promise.resolve(OVERLOADED);
     if (cancel?.cancelled) return Promise.resolve(CANCELLED);
-    this.inFlight++;
     return new Promise((resolve) => {
-      const handler = new AuthCallHandler(limits, cancel, (result) => {
-        this.inFlight--;
-        resolve(result);
-      });
+      const handler = new AuthCallHandler(limits, cancel, resolve);
       // undici's Request reads `servername`, but its option types leave it out.
       const options: Dispatcher.DispatchOptions & { servername?: string } = {
         method: req.method as Dispatcher.HttpMethod,
         path: req.path,
         headers: req.headers,
         body: req.body,
+        // A client's body goes to a service that may not read it (many answer from the head
+        // alone); left on a keep-alive connection, its unread bytes would be parsed as the next
+        // request there, and that request's answer handed to the next check. Closing the
+        // connection after the response ends the client's bytes with their own request.
+        reset: req.body !== undefined && req.body.length > 0,
         servername: this.servername,
       };
       this.pool.dispatch(options, handler);
@@ -100,7 +95,6 @@ export class AuthClient {
   }
 }
 
-const OVERLOADED: AuthCallResult = { ok: false, cause: 'overload', elapsedMs: 0 };
 const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0 };
 
 /** Why the adapter itself ended a call early; the reason undici reports back is ignored. */

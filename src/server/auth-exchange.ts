@@ -2,6 +2,8 @@ import type { RuleSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
 import type { AuthClient } from './auth-client';
 import type { Cancellation } from './cancellation';
+import type { ConcurrencyLimit } from './concurrency-limit';
+import { isPersonal } from './sharing-policy';
 import type { CheckSpan } from './tracing';
 
 /** What one auth call did, for metrics and the decision log line. */
@@ -15,32 +17,44 @@ export interface AuthCallRecord {
 }
 
 /**
- * One round trip to the auth service, interpreted. `cancelled` and `invalid_request` are not
- * outcomes of the service: nobody is listening any more, or the HTTP client refused the request.
+ * One round trip to the auth service, interpreted. `cancelled`, `invalid_request` and
+ * `overloaded` are not outcomes of the service: nobody is listening any more, the HTTP client
+ * refused the request, or the rule's own bound on calls in flight was reached.
  */
 export interface Exchange {
-  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request';
+  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
   readonly record?: AuthCallRecord;
   readonly cacheControl?: string | string[];
+  /** The answer sets a cookie (see sharing-policy.ts). */
+  readonly personal?: boolean;
+}
+
+/** The record of a call refused at the rule's bound; counted with the auth service errors as `overload`. */
+function overloadRecord(rule: string): AuthCallRecord {
+  return { rule, unavailable: 'overload', elapsedMs: 0 };
 }
 
 export async function exchange(
   settings: RuleSettings,
   client: AuthClient,
+  limit: ConcurrencyLimit,
   request: AuthRequest,
   cancel: Cancellation | undefined,
   span: CheckSpan | undefined,
 ): Promise<Exchange> {
+  if (!limit.tryAcquire()) return { outcome: 'overloaded', record: overloadRecord(settings.name) };
+  // Only a call that goes out has a span; a refused one shows as the check's reason.
   const traced = span?.startAuthCall(settings.service, request);
-  const result = await client.call(
-    traced ? traced.request : request,
-    {
-      timeoutMs: settings.service.timeoutMs,
-      maxConcurrent: settings.service.maxConcurrent,
-      maxBodyBytes: settings.response.maxBodyBytes,
-    },
-    cancel,
-  );
+  let result;
+  try {
+    result = await client.call(
+      traced ? traced.request : request,
+      { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes },
+      cancel,
+    );
+  } finally {
+    limit.release();
+  }
   traced?.end(result);
   if (!result.ok) {
     if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };
@@ -59,5 +73,6 @@ export async function exchange(
       elapsedMs: result.elapsedMs,
     },
     cacheControl: result.response.headers['cache-control'],
+    personal: isPersonal(result.response.headers),
   };
 }

@@ -62,12 +62,16 @@ export function createCheckHandler(deps: CheckServiceDeps): grpc.handleUnaryCall
   return (call, callback) => void check(call, callback);
 }
 
+/** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */
+export const MAX_LOGGED_REQUEST_ID = 128;
+
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {
   const { decision, calls } = result;
+  const { requestId } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
   logger.info(
     {
-      requestId: result.requestId,
+      requestId: requestId.length > MAX_LOGGED_REQUEST_ID ? requestId.slice(0, MAX_LOGGED_REQUEST_ID) : requestId,
       rule: decision.rule,
       decision: decision.kind,
       reason: decision.reason,

@@ -4,7 +4,9 @@ import { compileMatch, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
 import { Coalescer } from './coalescer';
+import { ConcurrencyLimit } from './concurrency-limit';
 import { DecisionCache } from './decision-cache';
+import { vouchedHeaders } from './vouched-headers';
 
 export interface GrpcTlsMaterial {
   readonly cert: Buffer;
@@ -17,6 +19,8 @@ export interface CompiledRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
   readonly client: AuthClient;
+  /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
+  readonly limit: ConcurrencyLimit;
   /** `cache`: answers reused within their freshness; built anew with each config. */
   readonly cache?: DecisionCache;
   /** `coalesce: true`: identical concurrent checks share one auth call. */
@@ -30,6 +34,8 @@ export interface LoadedConfig {
   readonly rules: readonly CompiledRule[];
   readonly enabledRules: readonly CompiledRule[];
   readonly byName: ReadonlyMap<string, CompiledRule>;
+  /** Removed from every allowed request unless an auth service set it (vouched-headers.ts). */
+  readonly vouchedHeaders: readonly string[];
   readonly grpcTls?: GrpcTlsMaterial;
 }
 
@@ -61,7 +67,13 @@ export async function compileConfig(text: string, source: string, previous?: Loa
 
   const reusable = new Map<string, AuthClient>();
   for (const rule of previous?.rules ?? []) reusable.set(rule.client.identity, rule.client);
+  // A rule keeps its count of calls in flight across a reload, so calls still running under the
+  // old config count against the new one's bound too.
+  const limits = new Map<string, ConcurrencyLimit>();
+  for (const rule of previous?.rules ?? []) limits.set(rule.settings.name, rule.limit);
   const rules = settings.rules.map((rule, i): CompiledRule => {
+    const kept = limits.get(rule.name);
+    const limit = kept && kept.max === rule.service.maxConcurrent ? kept : new ConcurrencyLimit(rule.service.maxConcurrent);
     const identity = clientIdentity(rule, tls[i]);
     let client = reusable.get(identity);
     if (!client) {
@@ -72,6 +84,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
       settings: rule,
       matcher: matchers[i],
       client,
+      limit,
       cache: rule.cache && new DecisionCache(rule.cache),
       coalescer: rule.coalesce ? new Coalescer<Exchange>(rule.service.maxConcurrent) : undefined,
     };
@@ -82,6 +95,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
     rules,
     enabledRules: rules.filter((r) => r.settings.enabled),
     byName: new Map(rules.map((r) => [r.settings.name, r])),
+    vouchedHeaders: vouchedHeaders(settings.rules),
     grpcTls,
   };
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../translate';
+import type { CompiledRule } from './load-config';
 import type { AuthCallRecord } from './run-check';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -176,6 +177,19 @@ export class Metrics {
     collect: (): void => this.inFlight.set(this.readInFlight()),
   });
 
+  /** Read at scrape time from the config in force. */
+  private readCacheRules: () => readonly CompiledRule[] = () => [];
+  private readonly cacheBytes: Gauge<'rule'> = new Gauge({
+    name: 'ext_authz_cache_bytes',
+    help: 'Bytes held by each rule\'s decision cache (keys, headers and bodies, bounded by cache.maxBytes).',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.cacheBytes.reset();
+      for (const rule of this.readCacheRules()) if (rule.cache) this.cacheBytes.set({ rule: rule.settings.name }, rule.cache.bytes);
+    },
+  });
+
   // Keyed by rule, then by a second key; both sets are small and fixed by the config.
   private readonly checkSeries = new Map<string, Map<string, CheckSeries>>();
   private readonly durationByDecision = new Map<DecisionLabel, HistogramSeries>();
@@ -190,6 +204,10 @@ export class Metrics {
 
   reportInFlight(read: () => number): void {
     this.readInFlight = read;
+  }
+
+  reportCacheBytes(read: () => readonly CompiledRule[]): void {
+    this.readCacheRules = read;
   }
 
   countDroppedLogLine(): void {

@@ -1,8 +1,12 @@
-import type { AdapterSettings } from '../config';
+import { redactUrls, type AdapterSettings } from '../config';
 
 const REDACTED = '[redacted]';
 
-/** The effective settings for /config: private key locations are hidden, and rules keep only their settings. */
+/**
+ * The effective settings for /config: private key locations and URL credentials are hidden
+ * (a URL with credentials is refused when loading; this holds should that ever change), and
+ * rules keep only their settings.
+ */
 export function redactConfig(settings: AdapterSettings): unknown {
   return {
     ...settings,
@@ -11,6 +15,7 @@ export function redactConfig(settings: AdapterSettings): unknown {
       ...rule,
       service: {
         ...rule.service,
+        url: redactUrls(rule.service.url),
         tls: rule.service.tls && { ...rule.service.tls, key: rule.service.tls.key && REDACTED },
       },
     })),

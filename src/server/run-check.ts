@@ -1,20 +1,21 @@
 import { DEFAULTS } from '../config';
 import {
   buildAuthRequest,
-  FAILURE_MODE_HEADER,
   readCheckRequest,
   resolveOutcome,
   type CheckRequestMessage,
   type CheckView,
   type Decision,
+  type HeaderList,
   type InvalidCheckRequest,
   type Reason,
 } from '../translate';
-import { exchange, type AuthCallRecord } from './auth-exchange';
+import { exchange, type AuthCallRecord, type Exchange } from './auth-exchange';
 import type { Cancellation } from './cancellation';
 import { decisionKey } from './decision-cache';
 import type { CompiledRule, LoadedConfig } from './load-config';
 import { selectRules } from './select-rules';
+import { carriesToken, mayStore } from './sharing-policy';
 import type { CallMetadata, CheckSpan, CheckTracer } from './tracing';
 
 export type { AuthCallRecord };
@@ -32,9 +33,14 @@ const INVALID_ATTRIBUTES_STATUS = 403;
 const INVALID_REQUEST_STATUS = 400;
 /** Status for a client request whose forwarded head is over `request.maxHeaderBytes`. */
 const TOO_LARGE_STATUS = 431;
+/** Status for a tunnel request (CONNECT): the auth service's HTTP client would open a tunnel, not ask. */
+const METHOD_NOT_ALLOWED_STATUS = 405;
+/** Status and advice for a check refused at the rule's `service.maxConcurrent`. */
+const OVERLOADED_STATUS = 503;
+const OVERLOADED_HEADERS: HeaderList = [['retry-after', '1']];
 
-function deny(reason: Reason, rule: string, status: number): Decision {
-  return { kind: 'deny', reason, rule, status, headers: [], body: EMPTY };
+function deny(reason: Reason, rule: string, status: number, headers: HeaderList = []): Decision {
+  return { kind: 'deny', reason, rule, status, headers, body: EMPTY };
 }
 
 /**
@@ -79,10 +85,9 @@ async function decide(
   }
 
   const set = new Map<string, string>();
-  // Every header an auth service in scope could vouch for starts out removed, so a client's
-  // copy never reaches the backend unless an auth service set it on this very request.
-  const remove = new Set<string>([FAILURE_MODE_HEADER]);
-  for (const rule of rules) for (const name of rule.settings.response.allowedHeaders) remove.add(name);
+  // Every header an auth service of this config could vouch for starts out removed, so a
+  // client's copy never reaches the backend unless an auth service set it on this very request.
+  const remove = new Set<string>(config.vouchedHeaders);
 
   const calls: AuthCallRecord[] = [];
   let reason: Reason = 'bypass';
@@ -113,6 +118,10 @@ async function authenticate(
   span: CheckSpan | undefined,
 ): Promise<Decision> {
   const { settings } = rule;
+  // undici would open a tunnel for CONNECT and wait for it until the timeout: never an answer.
+  if (view.input.method.toUpperCase() === 'CONNECT') {
+    return deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS);
+  }
   const built = buildAuthRequest(settings, view);
   if (!built.ok) {
     if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
@@ -120,26 +129,38 @@ async function authenticate(
     calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
     return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
   }
-  const { cache, coalescer } = rule;
+  const { cache } = rule;
+  const tokened = carriesToken(settings.request, built.request);
+  // Without a token the key does not stand for one user's credentials: each request asks alone.
+  const coalescer = tokened ? rule.coalescer : undefined;
   const key = cache || coalescer ? decisionKey(built.request) : '';
   const cached = cache?.get(key);
   if (cached) {
     calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
     return resolveOutcome(settings, cached);
   }
+  const call = (signal: Cancellation | undefined): Promise<Exchange> =>
+    exchange(settings, rule.client, rule.limit, built.request, signal, span);
   // A shared call must outlive any one caller, so it does not take a caller's cancellation.
   let joined = coalescer !== undefined;
-  const result = coalescer
+  let result = coalescer
     ? await coalescer.run(key, () => {
         joined = false;
-        return exchange(settings, rule.client, built.request, undefined, span);
+        return call(undefined);
       })
-    : await exchange(settings, rule.client, built.request, cancel, span);
+    : await call(cancel);
+  // A cookie set for the caller that started the call is not handed to the ones that joined it.
+  if (joined && result.personal) {
+    joined = false;
+    result = await call(cancel);
+  }
   // A cancelled call has no listener left; fail closed regardless of mode.
   if (result.outcome === 'cancelled') return deny('unavailable_strict', settings.name, settings.service.statusOnError);
   // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
   if (result.outcome === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
   if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
-  cache?.set(key, result.outcome, result.cacheControl);
+  // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
+  if (result.outcome === 'overloaded') return deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
+  if (cache && mayStore(result.personal === true, result.cacheControl, tokened)) cache.set(key, result.outcome, result.cacheControl);
   return resolveOutcome(settings, result.outcome);
 }

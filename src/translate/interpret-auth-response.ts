@@ -1,17 +1,19 @@
 import { isUtf8 } from 'node:buffer';
 import type { ResponseSettings } from '../config';
 import { HOP_BY_HOP } from './hop-by-hop';
+import { REQUEST_STATUSES } from './request-statuses';
 import type { AuthOutcome, AuthResponse, HeaderList } from './types';
 
 /**
  * Reads the auth service's answer as the gateway documentation defines it:
  * - 200 without the result header, or with it set to "true": allow, copying the allowed headers;
  * - 200 with any other result header value ("false", or anything unrecognized: fail closed): deny;
- * - 5xx: the service is unavailable, and the rule's mode decides;
- * - any other status (401, 403, 302, 429, ...): deny with the service's own status, headers and body.
+ * - 5xx: the service is unavailable, and the rule's mode decides; except the statuses that
+ *   describe the request (REQUEST_STATUSES, such as 501), which are answers like any other;
+ * - any other status (401, 403, 302, 429, 501, ...): deny with the service's own status, headers and body.
  */
 export function interpretAuthResponse(settings: ResponseSettings, res: AuthResponse): AuthOutcome {
-  if (res.status >= 500) return { kind: 'unavailable', cause: '5xx', status: res.status };
+  if (res.status >= 500 && !REQUEST_STATUSES.has(res.status)) return { kind: 'unavailable', cause: '5xx', status: res.status };
   if (res.status === 200) {
     const result = first(res.headers[settings.resultHeader]);
     if (result === undefined || result.trim().toLowerCase() === 'true') return allow(settings, res);

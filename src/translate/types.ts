@@ -23,7 +23,8 @@ export interface AuthResponse {
 
 /**
  * Reasons are string constants reused as metric labels and log fields.
- * `unavailable_*` are what the rule's mode made of an unreachable auth service.
+ * `unavailable_*` are what the rule's mode made of an unreachable auth service; `overloaded` is
+ * the adapter's own bound (`service.maxConcurrent`), which no mode lets through.
  */
 export type Reason =
   | 'bypass'
@@ -35,9 +36,14 @@ export type Reason =
   | 'unknown_rule'
   | 'invalid_request'
   | 'request_too_large'
+  | 'overloaded'
   | 'internal_error';
 
-/** Why the auth service counted as unavailable; metric label `kind`. */
+/**
+ * Why an auth call did not bring an answer; metric label `kind`. `overload` and
+ * `request_too_large` are the adapter's own bounds: counted under the same label, but denied in
+ * every mode, never "unavailable".
+ */
 export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';
 
 /** What one auth service call came to, before the rule's mode is applied. */

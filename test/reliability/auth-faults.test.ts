@@ -24,7 +24,7 @@ const LOOSE_ALLOW: Summary = {
   code: 0,
   message: '',
   set: [['x-envoy-auth-failure-mode-allowed', 'true']],
-  remove: ['x-user-id'],
+  remove: ['x-user-id', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'],
 };
 const STRICT_DENY: Summary = {
   code: 7,
@@ -111,7 +111,7 @@ const ROWS: readonly Row[] = [
     fault: 'a 1xx (103 Early Hints) before the real answer',
     behaviour: () => (socket) =>
       socket.write('HTTP/1.1 103 Early Hints\r\nlink: </s.css>; rel=preload\r\n\r\n' + okResponse(200, { 'x-user-id': 'u-1' })),
-    expected: same({ code: 0, message: '', set: [['x-user-id', 'u-1']], remove: ['x-envoy-auth-failure-mode-allowed'] }),
+    expected: same({ code: 0, message: '', set: [['x-user-id', 'u-1']], remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'] }),
     reusable: true,
   },
   {
@@ -200,7 +200,7 @@ const ROWS: readonly Row[] = [
 ];
 
 const NORMAL: FaultBehaviour = (socket) => socket.write(okResponse(200, { 'x-user-id': 'u-ok' }));
-const NORMAL_ANSWER: Summary = { code: 0, message: '', set: [['x-user-id', 'u-ok']], remove: ['x-envoy-auth-failure-mode-allowed'] };
+const NORMAL_ANSWER: Summary = { code: 0, message: '', set: [['x-user-id', 'u-ok']], remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'] };
 
 let fault: FaultServer | undefined;
 let adapter: TestAdapter | undefined;

@@ -33,7 +33,7 @@ const ALLOWED: Summary = {
   code: 0,
   message: '',
   set: [['x-user-id', 'u-1']],
-  remove: ['x-envoy-auth-failure-mode-allowed'],
+  remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'],
 };
 
 function denied(status: number, message: string): Summary {

@@ -76,8 +76,11 @@ describe('the request to the auth service', () => {
     expect(got.b3).toBe('80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1');
   });
 
-  test('never forwards hop-by-hop headers, even when listed', async () => {
-    const a = await start('    request: { allowedHeaders: [x-tenant, upgrade] }\n');
+  test('never forwards hop-by-hop headers: listing one is refused at load, with its key path', async () => {
+    await expect(start('    request: { allowedHeaders: [x-tenant, upgrade] }\n')).rejects.toThrow(
+      /rules\[0\]\.request\.allowedHeaders\[1\]: "upgrade" describes a connection/,
+    );
+    const a = await start('    request: { allowedHeaders: [x-tenant] }\n');
     await a.client.check(
       checkRequest({ headers: { upgrade: 'websocket', 'transfer-encoding': 'chunked', te: 'trailers', 'x-tenant': 't' } }),
     );

@@ -202,4 +202,41 @@ describe('DecisionCache', () => {
     expect(kept.toString()).toBe('aaaaa');
     expect(kept.buffer.byteLength).toBeLessThan(socketBuffer.length);
   });
+
+  test('maxBytes: large denials evict the least recently used first, bytes stay within the bound, and bytes are given back', () => {
+    const page = (n: number): AuthOutcome => ({ ...(DENY as Extract<AuthOutcome, { kind: 'deny' }>), body: Buffer.alloc(10_000, n) });
+    const cache = new DecisionCache({ ttlMs: 30_000, maxEntries: 1_000, maxBytes: 35_000 }, clock().now);
+    const keys = [0, 1, 2, 3].map((i) => decisionKey(request(`t${i}`)));
+    cache.set(keys[0], page(0), undefined);
+    cache.set(keys[1], page(1), undefined);
+    cache.set(keys[2], page(2), undefined);
+    expect(cache.get(keys[0])).toBeDefined(); // now the most recently used
+    cache.set(keys[3], page(3), undefined);
+    expect(cache.size).toBe(3);
+    expect(cache.get(keys[1])).toBeUndefined();
+    expect(cache.bytes).toBeGreaterThan(30_000);
+    expect(cache.bytes).toBeLessThanOrEqual(35_000);
+    cache.clear();
+    expect(cache.bytes).toBe(0);
+  });
+
+  test('maxBytes: an answer larger than the whole bound is not stored and evicts nothing', () => {
+    const cache = new DecisionCache({ ttlMs: 30_000, maxEntries: 10, maxBytes: 65_536 }, clock().now);
+    const small = decisionKey(request('small'));
+    cache.set(small, DENY, undefined);
+    const big = { ...(DENY as Extract<AuthOutcome, { kind: 'deny' }>), body: Buffer.alloc(70_000) };
+    expect(cache.set(decisionKey(request('big')), big, undefined)).toBe(false);
+    expect(cache.get(small)).toEqual(DENY);
+  });
+
+  test('an expired entry gives its bytes back when it is found expired', () => {
+    const c = clock();
+    const cache = new DecisionCache({ ttlMs: 1_000, maxEntries: 10 }, c.now);
+    const key = decisionKey(request('x'));
+    cache.set(key, DENY, undefined);
+    expect(cache.bytes).toBeGreaterThan(0);
+    c.advance(1_000);
+    expect(cache.get(key)).toBeUndefined();
+    expect(cache.bytes).toBe(0);
+  });
 });

@@ -18,6 +18,17 @@ function view(http: NonNullable<NonNullable<CheckRequestMessage['attributes']>['
 }
 
 describe('buildAuthRequest', () => {
+  test('never forwards hop-by-hop headers, even when settings built by hand list them', () => {
+    // The config refuses such a list (forwarded-headers.ts); this is the second line of defence.
+    const r = rule();
+    const listed = { ...r, request: { ...r.request, allowedHeaders: ['x-tenant', 'upgrade', 'te', 'transfer-encoding'] } };
+    const built = buildAuthRequest(
+      listed,
+      view({ method: 'GET', path: '/', host: 'h', headers: { upgrade: 'websocket', 'transfer-encoding': 'chunked', te: 'trailers', 'x-tenant': 't' } }),
+    );
+    expect(built.ok && built.request.headers).toEqual({ host: 'h', 'content-length': '0', 'x-tenant': 't' });
+  });
+
   test.each([
     ['', 'path is empty or does not start with "/"'],
     ['orders/1', 'path is empty or does not start with "/"'],
