@@ -14,6 +14,7 @@ try {
     config: require('../dist/config'),
     matcher: require('../dist/matcher'),
     normalize: require('../dist/translate/normalize-path'),
+    checkRequest: require('../dist/translate/check-request'),
   };
 } catch (err) {
   console.error(`dist/ is missing or stale; run "npm run build" first (${err.message})`);
@@ -34,19 +35,23 @@ if (!issues.empty) {
 
 function input(host, rawPath, headers = {}) {
   const n = dist.normalize.normalizePath(rawPath);
-  return {
+  const base = {
     method: 'GET',
     host,
     path: n.query ? `${n.path}?${n.query}` : n.path,
     pathOnly: n.path,
     pathSafe: n.safe,
+    hostSafe: true,
+    unsafeReason: n.safe ? '' : `path could not be normalized safely: ${n.unsafeReason}`,
     scheme: 'https',
     headers: new Map(Object.entries(headers)),
     destinationIp: '10.0.0.1',
     destinationPort: 8443,
     sni: '',
     metadata: {},
+    literal: undefined,
   };
+  return { ...base, literal: dist.checkRequest.literalReading(base, n, rawPath) };
 }
 
 const common = { 'user-agent': 'bench/1.0', accept: '*/*', authorization: 'Bearer x' };

@@ -9,10 +9,16 @@ export interface ConfigIssue {
 /** Collects every problem in one pass, so `validate` can list them all instead of stopping at the first. */
 export class Issues {
   readonly list: ConfigIssue[] = [];
+  /** Problems that do not stop a config from loading: `validate` lists them, the config still serves. */
+  readonly warnings: ConfigIssue[] = [];
 
   /** Messages may quote the value at fault; a URL's credentials never get that far. */
   add(path: string, message: string): void {
     this.list.push({ path, message: redactUrls(message) });
+  }
+
+  warn(path: string, message: string): void {
+    this.warnings.push({ path, message });
   }
 
   get empty(): boolean {

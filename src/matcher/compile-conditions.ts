@@ -1,7 +1,8 @@
-import { describe, keyPath, readList, readObject, type Issues, type RawObject } from '../config';
+import { Issues, describe, keyPath, readList, readObject, type RawObject } from '../config';
 import { HeaderMatcher, headerGetter, type HeaderGetter } from './header-matcher';
 import { StringFieldMatcher } from './leaves';
 import { AndMatcher, ConstMatcher, OrMatcher } from './logical';
+import { NearMissPathMatcher } from './near-miss-path';
 import {
   anyString,
   containsString,
@@ -17,7 +18,13 @@ import type { CheckInput, StringMatcher, TracedMatcher } from './types';
  * The "Simple Conditions" front end: each condition becomes an AND of the same header and
  * string-field matchers the RBAC front end builds, and the list an OR. One engine, two
  * front ends.
+ *
+ * The mode decides which way a path condition leans. A whitelist lists what may skip
+ * authentication, so it matches exactly and case-sensitively. A blacklist lists what needs
+ * it, so a near miss counts: case is folded unless `caseSensitive: true`, and one trailing
+ * "/" more or less still matches (see NearMissPathMatcher).
  */
+export type ConditionMode = 'whitelist' | 'blacklist';
 
 const CONDITION_KEYS = ['domain', 'path', 'pathMatch', 'caseSensitive', 'headers'] as const;
 const PATH_MATCHES = ['exact', 'prefix', 'regex'] as const;
@@ -44,15 +51,18 @@ const UNRESERVED = /[A-Za-z0-9._~-]/;
 /**
  * Why a literal path can never equal a normalized request path, if it cannot: request
  * paths have dot-segments resolved, "//" merged, escapes of unreserved characters decoded
- * and other escapes in uppercase, and are unsafe (always authenticated) with an encoded "/" or "\".
+ * and other escapes in uppercase, and are unsafe (always authenticated) with an encoded "/",
+ * "\\", ";" or "%", or a raw ";".
  */
 function pathFormProblem(text: string, caseSensitive: boolean): string | undefined {
   if (NOT_NORMALIZED.test(text)) return '"//", "." and ".." segments are resolved';
+  if (text.includes(';')) return 'a ";" (a path parameter) makes a request path unsafe, so it is always authenticated';
   for (const m of text.matchAll(ESCAPE)) {
     const hex = m[1];
     if (hex === undefined || !/^[0-9A-Fa-f]{2}$/.test(hex)) return `"${m[0]}" is not a valid escape`;
     const ch = String.fromCharCode(parseInt(hex, 16));
     if (ch === '/' || ch === '\\') return `"${m[0]}" (an encoded "${ch}") makes a request path unsafe, so it is always authenticated`;
+    if (ch === ';' || ch === '%') return `"${m[0]}" (an encoded "${ch}") makes a request path unsafe, so it is always authenticated`;
     if (UNRESERVED.test(ch)) return `"${m[0]}" is decoded to "${ch}"`;
     if (caseSensitive && hex !== hex.toUpperCase()) return `escapes are uppercased ("%${hex.toUpperCase()}")`;
   }
@@ -92,7 +102,13 @@ function compileDomain(value: unknown, path: string, issues: Issues): TracedMatc
   return new HeaderMatcher(path, `domain ${value}`, getHostName, test, false, false);
 }
 
-function compilePath(cond: RawObject, condPath: string, issues: Issues): TracedMatcher | undefined {
+function compilePath(
+  cond: RawObject,
+  condPath: string,
+  issues: Issues,
+  mode: ConditionMode,
+  nearMisses: NearMissPathMatcher[],
+): TracedMatcher | undefined {
   const at = keyPath(condPath, 'path');
   const raw = cond.path;
   const caseRaw = cond.caseSensitive;
@@ -105,7 +121,14 @@ function compilePath(cond: RawObject, condPath: string, issues: Issues): TracedM
   if (caseRaw !== undefined && typeof caseRaw !== 'boolean') {
     issues.add(keyPath(condPath, 'caseSensitive'), `expected true or false, got ${describe(caseRaw)}`);
   }
-  const ignoreCase = caseRaw === false;
+  const blacklist = mode === 'blacklist';
+  const ignoreCase = blacklist ? caseRaw !== true : caseRaw === false;
+  if (blacklist && caseRaw === true) {
+    issues.warn(
+      keyPath(condPath, 'caseSensitive'),
+      'a case-sensitive blacklist path lets "/ADMIN/x" skip authentication on backends that route case-insensitively (Express, IIS); remove caseSensitive unless every backend is case-sensitive',
+    );
+  }
   if (modeRaw !== undefined && (typeof modeRaw !== 'string' || !(PATH_MATCHES as readonly string[]).includes(modeRaw))) {
     issues.add(keyPath(condPath, 'pathMatch'), `expected one of ${PATH_MATCHES.join(', ')}, got ${describe(modeRaw)}`);
   }
@@ -113,15 +136,16 @@ function compilePath(cond: RawObject, condPath: string, issues: Issues): TracedM
     issues.add(at, `expected a path such as /app/v1/order or /app/* (prefix), got ${describe(raw)}`);
     return new ConstMatcher(at, 'invalid path', false);
   }
-  const mode = modeRaw === 'exact' || modeRaw === 'prefix' || modeRaw === 'regex' ? modeRaw : raw.endsWith('*') ? 'prefix' : 'exact';
+  const match = modeRaw === 'exact' || modeRaw === 'prefix' || modeRaw === 'regex' ? modeRaw : raw.endsWith('*') ? 'prefix' : 'exact';
   let test: StringMatcher;
-  if (mode === 'regex') {
+  let text = raw;
+  if (match === 'regex') {
     test = regexString(raw, at, issues, ignoreCase);
   } else {
-    const text = mode === 'prefix' && raw.endsWith('*') ? raw.slice(0, -1) : raw;
+    text = match === 'prefix' && raw.endsWith('*') ? raw.slice(0, -1) : raw;
     if (!text.startsWith('/')) {
       issues.add(at, `expected a path starting with "/", got ${describe(raw)}`);
-    } else if (mode === 'prefix' ? text.includes('*') : modeRaw === undefined && text.includes('*')) {
+    } else if (match === 'prefix' ? text.includes('*') : modeRaw === undefined && text.includes('*')) {
       issues.add(at, `"*" is only allowed at the end (prefix match); use pathMatch: regex for patterns, got ${describe(raw)}`);
     } else {
       const problem = pathFormProblem(text, !ignoreCase);
@@ -129,9 +153,24 @@ function compilePath(cond: RawObject, condPath: string, issues: Issues): TracedM
         issues.add(at, `request paths are normalized before matching (${problem}), so ${describe(raw)} can never match; write the normalized path`);
       }
     }
-    test = mode === 'prefix' ? prefixString(text, ignoreCase) : exactString(text, ignoreCase);
+    test = match === 'prefix' ? prefixString(text, ignoreCase) : exactString(text, ignoreCase);
   }
-  return new StringFieldMatcher(at, `path ${test.label}`, getPathOnly, test);
+  if (!blacklist) return new StringFieldMatcher(at, `path ${test.label}`, getPathOnly, test);
+
+  let nearMiss: StringMatcher | 'toggle' | undefined;
+  let caseSensitive: StringMatcher | undefined;
+  if (match === 'regex') {
+    nearMiss = 'toggle';
+    if (ignoreCase) caseSensitive = regexString(raw, at, new Issues());
+  } else {
+    const trimmed = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : undefined;
+    if (match === 'exact') nearMiss = exactString(trimmed ?? `${text}/`, ignoreCase);
+    else if (trimmed !== undefined) nearMiss = exactString(trimmed, ignoreCase);
+    if (ignoreCase) caseSensitive = match === 'prefix' ? prefixString(text) : exactString(text);
+  }
+  const leaf = new NearMissPathMatcher(at, `path ${test.label} or a near miss`, test, nearMiss, caseSensitive);
+  nearMisses.push(leaf);
+  return leaf;
 }
 
 /**
@@ -205,7 +244,13 @@ function compileHeader(value: unknown, path: string, issues: Issues): TracedMatc
   return new HeaderMatcher(path, `header ${name} ${op}${needsValue ? ` ${JSON.stringify(text)}` : ''}`, get, test, invert, whenMissing);
 }
 
-function compileCondition(value: unknown, path: string, issues: Issues): TracedMatcher {
+function compileCondition(
+  value: unknown,
+  path: string,
+  issues: Issues,
+  mode: ConditionMode,
+  nearMisses: NearMissPathMatcher[],
+): TracedMatcher {
   const cond = readObject(value, path, issues, CONDITION_KEYS);
   if (!cond) {
     if (value === undefined || value === null) issues.add(path, 'expected a condition with domain, path and/or headers');
@@ -213,7 +258,7 @@ function compileCondition(value: unknown, path: string, issues: Issues): TracedM
   }
   const parts: TracedMatcher[] = [];
   if (cond.domain !== undefined) parts.push(compileDomain(cond.domain, keyPath(path, 'domain'), issues));
-  const pathMatcher = compilePath(cond, path, issues);
+  const pathMatcher = compilePath(cond, path, issues, mode, nearMisses);
   if (pathMatcher) parts.push(pathMatcher);
   if (cond.headers !== undefined) {
     const headersPath = keyPath(path, 'headers');
@@ -228,12 +273,21 @@ function compileCondition(value: unknown, path: string, issues: Issues): TracedM
   return new AndMatcher(path, parts.map((p) => p.label).join(', '), parts);
 }
 
-/** Compiles `match.conditions` into one matcher that holds when any condition holds. */
-export function compileConditions(value: unknown, path: string, issues: Issues): TracedMatcher {
+/**
+ * Compiles `match.conditions` into one matcher that holds when any condition holds. Blacklist
+ * path leaves are also pushed to `nearMisses`, so explain can say when a near miss decided.
+ */
+export function compileConditions(
+  value: unknown,
+  path: string,
+  issues: Issues,
+  mode: ConditionMode,
+  nearMisses: NearMissPathMatcher[] = [],
+): TracedMatcher {
   const list = readList(value, path, issues);
   if (!list || list.length === 0) {
     if (list || value === undefined || value === null) issues.add(path, 'expected a non-empty list of conditions');
     return new ConstMatcher(path, 'invalid conditions', false);
   }
-  return new OrMatcher(path, 'conditions', list.map((c, i) => compileCondition(c, keyPath(path, i), issues)));
+  return new OrMatcher(path, 'conditions', list.map((c, i) => compileCondition(c, keyPath(path, i), issues, mode, nearMisses)));
 }

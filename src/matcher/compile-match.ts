@@ -2,12 +2,13 @@ import { keyPath, readList, type Issues, type MatchMode, type RawMatch } from '.
 import { compileConditions } from './compile-conditions';
 import { compilePermission } from './compile-permission';
 import { ConstMatcher, OrMatcher } from './logical';
+import type { NearMissPathMatcher } from './near-miss-path';
 import type { CheckInput, MatchExplanation, RuleMatcher, TracedMatcher } from './types';
 
-const UNSAFE_REASON =
-  'path could not be normalized safely (it climbs above "/", holds an encoded "/" or "\\", a bad escape or a control character), so it is authenticated under every rule';
-
-const UNSAFE: MatchExplanation = { needsAuth: true, reason: UNSAFE_REASON, trace: [] };
+/** An unsafe path or host needs authentication under every rule; explain says why. */
+function unsafeExplanation(input: CheckInput): MatchExplanation {
+  return { needsAuth: true, reason: `${input.unsafeReason}, so it is authenticated under every rule`, trace: [] };
+}
 
 class AllRule implements RuleMatcher {
   private readonly explanation: MatchExplanation;
@@ -18,28 +19,43 @@ class AllRule implements RuleMatcher {
     return true;
   }
   explain(input: CheckInput): MatchExplanation {
-    return input.pathSafe ? this.explanation : UNSAFE;
+    return input.pathSafe && input.hostSafe ? this.explanation : unsafeExplanation(input);
   }
 }
 
 /**
  * whitelist: a match skips authentication; blacklist and complex: a match needs it. An
- * unsafe path always needs it, whatever the tree says.
+ * unsafe path or host always needs it, whatever the tree says. A path that is not its own
+ * normal form has two readings (normalized, and as sent); authentication is needed when
+ * either reading needs it.
  */
 class TreeRule implements RuleMatcher {
   constructor(
     private readonly mode: MatchMode,
     private readonly root: TracedMatcher,
     private readonly matchNeedsAuth: boolean,
+    private readonly nearMisses: readonly NearMissPathMatcher[] = [],
   ) {}
 
   needsAuth(input: CheckInput): boolean {
-    if (!input.pathSafe) return true;
-    return this.root.matches(input) === this.matchNeedsAuth;
+    if (!input.pathSafe || !input.hostSafe) return true;
+    if (this.root.matches(input) === this.matchNeedsAuth) return true;
+    const literal = input.literal;
+    return literal !== undefined && this.root.matches(literal) === this.matchNeedsAuth;
   }
 
   explain(input: CheckInput): MatchExplanation {
-    if (!input.pathSafe) return UNSAFE;
+    if (!input.pathSafe || !input.hostSafe) return unsafeExplanation(input);
+    const normalized = this.explainReading(input);
+    const literal = input.literal;
+    if (normalized.needsAuth || literal === undefined) return normalized;
+    const asSent = this.explainReading(literal);
+    if (!asSent.needsAuth) return normalized;
+    const why = `the path as sent, ${JSON.stringify(literal.pathOnly)}, is how backends that route without resolving dots, merging "//" or decoding (Express) read it`;
+    return { ...asSent, reason: `${why}; ${asSent.reason}` };
+  }
+
+  private explainReading(input: CheckInput): MatchExplanation {
     const nodes: TracedMatcher[] = [];
     const matched = this.root.trace(input, nodes);
     const needsAuth = matched === this.matchNeedsAuth;
@@ -47,9 +63,17 @@ class TreeRule implements RuleMatcher {
     // The trace of a match is one chain, so its last node is the one that decided.
     const outcome = needsAuth ? 'authentication required' : 'authentication skipped';
     const what = this.mode === 'complex' ? 'permission' : 'condition';
-    const reason = matched
+    let reason = matched
       ? `${this.mode}: ${what} matched at ${last.path} (${last.label}); ${outcome}`
       : `${this.mode}: no ${what} matched; ${outcome}`;
+    if (matched) {
+      // The deciding condition is last in the chain; a near miss inside it is why it held.
+      const notes = this.nearMisses
+        .filter((leaf) => leaf.path.startsWith(`${last.path}.`) || leaf.path === last.path)
+        .map((leaf) => leaf.resolution(input))
+        .filter((note): note is string => note !== undefined);
+      if (notes.length > 0) reason += `; ${notes.join('; ')}`;
+    }
     const steps = nodes.map((n) => ({ path: n.path, label: n.label, matched: n.matches(input) }));
     return { needsAuth, reason, trace: nodes.map((n) => n.path), steps };
   }
@@ -74,9 +98,12 @@ export function compileMatch(raw: RawMatch, issues: Issues): RuleMatcher {
     case 'all':
       return new AllRule(raw.path);
     case 'whitelist':
-      return new TreeRule(mode, compileConditions(raw.conditions, keyPath(raw.path, 'conditions'), issues), false);
-    case 'blacklist':
-      return new TreeRule(mode, compileConditions(raw.conditions, keyPath(raw.path, 'conditions'), issues), true);
+      return new TreeRule(mode, compileConditions(raw.conditions, keyPath(raw.path, 'conditions'), issues, mode), false);
+    case 'blacklist': {
+      const nearMisses: NearMissPathMatcher[] = [];
+      const root = compileConditions(raw.conditions, keyPath(raw.path, 'conditions'), issues, mode, nearMisses);
+      return new TreeRule(mode, root, true, nearMisses);
+    }
     case 'complex':
       return new TreeRule(mode, compilePermissions(raw.permissions, keyPath(raw.path, 'permissions'), issues), true);
     default: {

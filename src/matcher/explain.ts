@@ -41,8 +41,9 @@ export function explainRules(rules: readonly ExplainableRule[], input: CheckInpu
 /** Human-readable form for the CLI: one block per rule, the trace listed outermost first. */
 export function formatExplanations(list: readonly RuleExplanation[], input: CheckInput): string {
   const lines = [
-    `request: ${input.method} ${input.host} ${input.path}${input.pathSafe ? '' : ' (path unsafe: always authenticated)'}`,
+    `request: ${input.method} ${input.host} ${input.path}${unsafeNote(input)}`,
   ];
+  if (input.unsafeReason) lines.push(`resolution: ${input.unsafeReason}`);
   for (const e of list) {
     const verdict = !e.enabled ? 'disabled' : e.needsAuth ? 'NEEDS AUTHENTICATION' : 'no authentication';
     lines.push(`rule ${JSON.stringify(e.rule)}: ${verdict}`);
@@ -58,6 +59,11 @@ export function formatExplanations(list: readonly RuleExplanation[], input: Chec
   return `${lines.join('\n')}\n`;
 }
 
+function unsafeNote(input: CheckInput): string {
+  if (!input.pathSafe) return ' (path unsafe: always authenticated)';
+  return input.hostSafe ? '' : ' (host unsafe: always authenticated)';
+}
+
 /** The `--json` form: the request as matched plus the per-rule verdicts. */
 export function explanationsToJson(list: readonly RuleExplanation[], input: CheckInput): string {
   const request = {
@@ -66,6 +72,8 @@ export function explanationsToJson(list: readonly RuleExplanation[], input: Chec
     path: input.path,
     pathOnly: input.pathOnly,
     pathSafe: input.pathSafe,
+    hostSafe: input.hostSafe,
+    unsafeReason: input.unsafeReason,
   };
   return `${JSON.stringify({ request, rules: list }, null, 2)}\n`;
 }

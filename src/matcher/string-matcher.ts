@@ -19,6 +19,19 @@ export function asciiLower(value: string): string {
   return NON_ASCII.test(value) ? value.replace(ASCII_UPPER, lowerChar) : value.toLowerCase();
 }
 
+/**
+ * Whether `value` holds `lower` (already ASCII-lowercased) at `offset`, folding ASCII letters
+ * of `value` only: asciiLower's semantics without building a lowercased copy per request.
+ */
+function foldedAt(value: string, offset: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = value.charCodeAt(offset + i);
+    if (c >= 0x41 && c <= 0x5a) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function quote(value: string): string {
   return JSON.stringify(value);
 }
@@ -41,7 +54,7 @@ class ExactIgnoreCase implements StringMatcher {
     this.label = `exact ${quote(expected)} (ignore case)`;
   }
   match(value: string): boolean {
-    return value.length === this.expected.length && asciiLower(value) === this.expected;
+    return value.length === this.expected.length && foldedAt(value, 0, this.expected);
   }
 }
 
@@ -63,7 +76,7 @@ class PrefixIgnoreCase implements StringMatcher {
     this.label = `prefix ${quote(prefix)} (ignore case)`;
   }
   match(value: string): boolean {
-    return value.length >= this.prefix.length && asciiLower(value.slice(0, this.prefix.length)) === this.prefix;
+    return value.length >= this.prefix.length && foldedAt(value, 0, this.prefix);
   }
 }
 
@@ -85,7 +98,7 @@ class SuffixIgnoreCase implements StringMatcher {
     this.label = `suffix ${quote(suffix)} (ignore case)`;
   }
   match(value: string): boolean {
-    return value.length >= this.suffix.length && asciiLower(value.slice(value.length - this.suffix.length)) === this.suffix;
+    return value.length >= this.suffix.length && foldedAt(value, value.length - this.suffix.length, this.suffix);
   }
 }
 

@@ -16,6 +16,21 @@ export interface CheckInput {
    * authenticated under every rule: it never skips authentication.
    */
   readonly pathSafe: boolean;
+  /**
+   * False when the host is not a DNS name or an IP literal with an optional port (it holds a
+   * "%", a space, a control character...). Like an unsafe path, it needs authentication under
+   * every rule.
+   */
+  readonly hostSafe: boolean;
+  /** Why the path or host is unsafe, for `explain`; "" when both are safe. */
+  readonly unsafeReason: string;
+  /**
+   * The same request with the path as sent: dot-segments unresolved, "//" unmerged, escapes
+   * undecoded. Backends such as Express route on this reading, so `/admin/../shop` reaches
+   * their `/admin/*` handler; a rule takes whichever reading needs authentication. Undefined
+   * when the path was already normal (both readings agree) or is unsafe.
+   */
+  readonly literal: CheckInput | undefined;
   readonly scheme: string;
   /** Lowercased names; repeated headers joined with "," as Envoy does. Includes no pseudo-headers. */
   readonly headers: ReadonlyMap<string, string>;

@@ -7,10 +7,11 @@ import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:
   ext-authz-adapter serve --config FILE      run the adapter
-  ext-authz-adapter validate --config FILE   check a config file; exit 1 listing every error
+  ext-authz-adapter validate --config FILE   check a config file; exit 1 listing every error, warnings on stderr
   ext-authz-adapter explain --config FILE --method GET --host example.com --path /api/x?q=1
                     [--header name=value ...] [--json]
                                              say, per rule, whether a request needs authentication and why
+                                             (--host defaults to localhost: an empty host is always authenticated)
 `;
 
 /** Entry point of the `ext-authz-adapter` bin; resolves to the exit code. */
@@ -47,6 +48,7 @@ async function validate(args: readonly string[]): Promise<number> {
   try {
     const config = await loadConfigFile(file);
     await Promise.all(config.rules.map((r) => r.client.destroy()));
+    for (const w of config.warnings) process.stderr.write(`${file}: warning: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
     process.stdout.write(`${file}: ok (${config.rules.length} rule${config.rules.length === 1 ? '' : 's'})\n`);
     return 0;
   } catch (err) {
@@ -63,7 +65,7 @@ async function explain(args: readonly string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         method: { type: 'string', default: 'GET' },
-        host: { type: 'string', default: '' },
+        host: { type: 'string', default: 'localhost' },
         path: { type: 'string', default: '/' },
         header: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type RuleSettings } from '../config';
+import { ConfigError, Issues, keyPath, parseConfigText, type AdapterSettings, type ConfigIssue, type RuleSettings } from '../config';
 import { compileMatch, type RuleMatcher } from '../matcher';
 import { AuthClient, type ServiceTlsMaterial } from './auth-client';
 import type { Exchange } from './auth-exchange';
@@ -37,6 +37,8 @@ export interface LoadedConfig {
   /** Removed from every allowed request unless an auth service set it (vouched-headers.ts). */
   readonly vouchedHeaders: readonly string[];
   readonly grpcTls?: GrpcTlsMaterial;
+  /** Problems that do not stop the config from serving; `validate` lists them. */
+  readonly warnings: readonly ConfigIssue[];
 }
 
 /** Reads, parses and compiles a config file; throws ConfigError listing every problem. */
@@ -97,6 +99,7 @@ export async function compileConfig(text: string, source: string, previous?: Loa
     byName: new Map(rules.map((r) => [r.settings.name, r])),
     vouchedHeaders: vouchedHeaders(settings.rules),
     grpcTls,
+    warnings: issues.warnings,
   };
 }
 

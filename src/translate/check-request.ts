@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { normalizePath } from './normalize-path';
+import { hostProblem } from './host-problem';
+import { normalizePath, type NormalizedPath } from './normalize-path';
 import type { CheckInput } from '../matcher';
 
 /**
@@ -78,23 +79,28 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
   }
 
   const normalized = normalizePath(rawPath);
+  const badHost = hostProblem(host);
   const query = normalized.query ? `?${normalized.query}` : '';
   const socket = attrs.destination?.address?.socket_address;
   const filterMetadata = attrs.metadata_context?.filter_metadata;
 
-  const input: CheckInput = {
+  const input: Mutable<CheckInput> = {
     method,
     host,
     path: normalized.path + query,
     pathOnly: normalized.path,
     pathSafe: normalized.safe,
+    hostSafe: badHost === undefined,
+    unsafeReason: unsafeReason(normalized, badHost),
     scheme,
     headers,
     destinationIp: socket?.address ?? '',
     destinationPort: socket?.port_value ?? 0,
     sni: attrs.tls_session?.sni ?? '',
     metadata: filterMetadata ? structMapToJson(filterMetadata) : EMPTY_METADATA,
+    literal: undefined,
   };
+  input.literal = literalReading(input, normalized, rawPath);
   return {
     input,
     rawPath,
@@ -103,6 +109,32 @@ export function readCheckRequest(msg: CheckRequestMessage): CheckView | InvalidC
     body: readBody(http),
     opaqueHeaders: opaque,
   };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * CheckInput.literal: the request with its path as sent, when that differs from the normalized
+ * path of a safe request. Query and fragment are cut as the normalized reading cuts them.
+ */
+export function literalReading(input: CheckInput, normalized: NormalizedPath, rawPath: string): CheckInput | undefined {
+  if (!normalized.safe) return undefined;
+  const end = normalized.path.length;
+  const next = rawPath.charCodeAt(end);
+  // The common case: the raw path is its own normal form (next is NaN at the end, "?" or "#").
+  if ((next !== next || next === 0x3f || next === 0x23) && rawPath.startsWith(normalized.path)) return undefined;
+  const hashAt = rawPath.indexOf('#');
+  const noFragment = hashAt === -1 ? rawPath : rawPath.slice(0, hashAt);
+  const queryAt = noFragment.indexOf('?');
+  const pathOnly = queryAt === -1 ? noFragment : noFragment.slice(0, queryAt);
+  const query = normalized.query ? `?${normalized.query}` : '';
+  return { ...input, path: pathOnly + query, pathOnly, literal: undefined };
+}
+
+/** CheckInput.unsafeReason: why the path or the host needs authentication under every rule, "" when neither. */
+export function unsafeReason(path: NormalizedPath, badHost: string | undefined): string {
+  if (!path.safe) return `path could not be normalized safely: ${path.unsafeReason ?? 'unknown'}`;
+  return badHost === undefined ? '' : `host is not a plain host: ${badHost}`;
 }
 
 /**

@@ -77,6 +77,25 @@ describe('deploy/envoy.yaml against Envoy protos', () => {
     expect(found).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
   });
 
+  it("sets the path and header hardening of Envoy's edge-proxy best practices", () => {
+    const hcm = parse(ENVOY_YAML).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    expect(hcm).toMatchObject({
+      normalize_path: true,
+      merge_slashes: true,
+      path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
+      use_remote_address: true,
+      common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' },
+    });
+  });
+
+  it.each([
+    ['path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT', 'path_with_escaped_slashes_action: UNESCAPE', /expected one of .*UNESCAPE_AND_REDIRECT/],
+    ['headers_with_underscores_action: REJECT_REQUEST', 'headers_with_underscores_action: REJECT', /expected one of ALLOW, REJECT_REQUEST, DROP_HEADER/],
+    ['use_remote_address: true', 'use_remote_adress: true', /unknown field "use_remote_adress"/],
+  ])('the proto validation covers the hardening: %s', (from, to, expected) => {
+    expect(messages(validateText(mutate(from, to)))).toEqual([expect.stringMatching(expected)]);
+  });
+
   it('accepts the JSON (camelCase) spelling of a field, as Envoy does', () => {
     expect(messages(validateText(mutate('max_request_bytes: 10240', 'maxRequestBytes: 10240')))).toEqual([]);
   });

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { Issues } from '../../src/config';
-import { compileConditions, type TracedMatcher } from '../../src/matcher';
-import { checkMatcher, checkRule, compileErrors, compileOk, makeInput, type InputSpec } from './helpers';
+import { compileConditions, compileMatch, type TracedMatcher } from '../../src/matcher';
+import { RULE_PATH, checkMatcher, checkRule, compileErrors, compileOk, makeInput, type InputSpec } from './helpers';
 
 function conditions(list: unknown[]): TracedMatcher {
   const issues = new Issues();
-  const m = compileConditions(list, 'c', issues);
+  const m = compileConditions(list, 'c', issues, 'whitelist');
   expect(issues.list).toEqual([]);
   return m;
 }
@@ -225,4 +228,102 @@ describe('bad conditions fail with the key path', () => {
       'rules[0].match.permissions[0].and_rules.rules: and_rules needs a non-empty rules list, e.g. and_rules: { rules: [ { any: true } ] }',
     ]);
   });
+});
+
+describe('blacklist leans toward matching; whitelist stays strict', () => {
+  const conds = [{ path: '/admin/*' }, { path: '/api/private' }, { path: '/api/v[0-9]+/keys', pathMatch: 'regex' }, { path: '/ops/', pathMatch: 'exact' }];
+  const blacklist = compileOk({ mode: 'blacklist', conditions: conds });
+  const whitelist = compileOk({ mode: 'whitelist', conditions: conds });
+
+  test.each([
+    ['/admin', true, false],
+    ['/admin/', true, true],
+    ['/Admin/x', true, false],
+    ['/ADMIN', true, false],
+    ['/api/private/', true, false],
+    ['/API/PRIVATE', true, false],
+    ['/api/private', true, true],
+    ['/api/V2/keys', true, false],
+    ['/api/v2/keys/', true, false],
+    ['/ops', true, false],
+    ['/OPS/', true, false],
+    ['/administrator', false, false],
+    ['/api/private/x', false, false],
+    ['/api/privat', false, false],
+    ['/api/v2/keys/x', false, false],
+    ['/', false, false],
+    ['/shop', false, false],
+  ])('%s: blacklist matches %s, whitelist matches %s', (path, black, white) => {
+    const input = makeInput({ path });
+    checkRule(blacklist, black, input);
+    checkRule(whitelist, !white, input);
+  });
+
+  test('caseSensitive: true keeps a blacklist path case-sensitive, and warns', () => {
+    const issues = new Issues();
+    const rule = compileMatch({ mode: 'blacklist', conditions: [{ path: '/admin/*', caseSensitive: true }], path: RULE_PATH }, issues);
+    expect(issues.list).toEqual([]);
+    expect(issues.warnings).toEqual([
+      { path: 'rules[0].match.conditions[0].caseSensitive', message: expect.stringMatching(/^a case-sensitive blacklist path lets "\/ADMIN\/x" skip/) },
+    ]);
+    checkRule(rule, false, makeInput({ path: '/ADMIN/x' }));
+    checkRule(rule, true, makeInput({ path: '/admin' }));
+  });
+
+  test('a whitelist path is case-sensitive unless caseSensitive: false, and does not warn', () => {
+    const issues = new Issues();
+    const rule = compileMatch({ mode: 'whitelist', conditions: [{ path: '/public/*', caseSensitive: false }], path: RULE_PATH }, issues);
+    expect([issues.list, issues.warnings]).toEqual([[], []]);
+    checkRule(rule, false, makeInput({ path: '/PUBLIC/x' }));
+    checkRule(rule, true, makeInput({ path: '/public' }));
+  });
+
+  test('explain says when a near miss or case folding decided', () => {
+    const index = blacklist.explain(makeInput({ path: '/admin' }));
+    expect(index.reason).toContain('blacklist near miss at rules[0].match.conditions[0].path: "/admin" counted as "/admin/"');
+    const upper = blacklist.explain(makeInput({ path: '/ADMIN/x' }));
+    expect(upper.reason).toContain('blacklist near miss at rules[0].match.conditions[0].path: "/ADMIN/x" matched ignoring case');
+    const plain = blacklist.explain(makeInput({ path: '/admin/x' }));
+    expect(plain.reason).not.toContain('blacklist near miss at');
+  });
+
+  test('explain says when the path as sent decided', () => {
+    const e = blacklist.explain(makeInput({ path: '/admin/../shop' }));
+    expect(e.needsAuth).toBe(true);
+    expect(e.reason).toMatch(/^the path as sent, "\/admin\/..\/shop", is how backends that route without resolving dots/);
+    const w = whitelist.explain(makeInput({ path: '//admin/x' }));
+    expect(w.needsAuth).toBe(true);
+  });
+
+  test.each([
+    ['/a;b', 'a ";" (a path parameter) makes a request path unsafe'],
+    ['/a%3Bb/*', '"%3B" (an encoded ";") makes a request path unsafe'],
+    ['/a%25/*', '"%25" (an encoded "%") makes a request path unsafe'],
+  ])('a condition path that can never match is rejected: %s', (path, problem) => {
+    expect(compileErrors({ mode: 'blacklist', conditions: [{ path }] })).toEqual([
+      expect.stringContaining(`rules[0].match.conditions[0].path: request paths are normalized before matching (${problem}`),
+    ]);
+  });
+
+  test('points 1, 2 and 4 apply to complex mode input; its tree keeps Envoy semantics (case and trailing slash exact)', () => {
+    const complex = compileOk({ mode: 'complex', permissions: [{ url_path: { path: { prefix: '/admin/' } } }] });
+    checkRule(complex, true, makeInput({ path: '/x/..;/admin/' }));
+    checkRule(complex, true, makeInput({ path: '/x/%252e' }));
+    checkRule(complex, true, makeInput({ path: '/x', host: 'a b' }));
+    checkRule(complex, true, makeInput({ path: '/admin/../x' }));
+    checkRule(complex, false, makeInput({ path: '/Admin/x' }));
+    checkRule(complex, false, makeInput({ path: '/admin' }));
+  });
+});
+
+test("the docs' complex tree covers the trailing-slash and case near misses RBAC semantics leave open", () => {
+  const page = readFileSync(join(__dirname, '..', '..', 'docs', 'conditions.md'), 'utf8');
+  const block = /Write trees that cover[\s\S]*?```yaml\n([\s\S]*?)```/.exec(page)?.[1];
+  expect(block).toBeDefined();
+  const { match } = parse(block ?? '') as { match: { mode: 'complex'; permissions: unknown } };
+  const tree = compileOk(match);
+  for (const path of ['/admin', '/ADMIN', '/admin/', '/Admin/x', '/api/private', '/api/private/', '/API/Private/']) {
+    checkRule(tree, true, makeInput({ path }));
+  }
+  for (const path of ['/shop', '/administrator', '/api/private/x', '/api/privatex']) checkRule(tree, false, makeInput({ path }));
 });

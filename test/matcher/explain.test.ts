@@ -47,7 +47,7 @@ describe('explain', () => {
     const input = makeInput({ host: 'exampleB.com', path: '/x' });
     const list = explainRules(rules, input);
     const parsed = JSON.parse(explanationsToJson(list, input)) as { request: unknown; rules: unknown };
-    expect(parsed.request).toEqual({ method: 'GET', host: 'exampleB.com', path: '/x', pathOnly: '/x', pathSafe: true });
+    expect(parsed.request).toEqual({ method: 'GET', host: 'exampleB.com', path: '/x', pathOnly: '/x', pathSafe: true, hostSafe: true, unsafeReason: '' });
     expect(parsed.rules).toEqual(list);
   });
 });

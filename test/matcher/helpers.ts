@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Issues, type MatchMode } from '../../src/config';
 import { compileMatch, type CheckInput, type Matcher, type RuleMatcher, type TracedMatcher } from '../../src/matcher';
+import { literalReading, unsafeReason } from '../../src/translate/check-request';
+import { hostProblem } from '../../src/translate/host-problem';
 import { normalizePath } from '../../src/translate/normalize-path';
 
 export interface InputSpec {
@@ -21,23 +23,29 @@ export interface InputSpec {
 /** Builds the CheckInput that src/translate would build for such a request. */
 export function makeInput(spec: InputSpec = {}): CheckInput {
   const n = normalizePath(spec.path ?? '/');
+  const host = spec.host ?? 'example.com';
+  const badHost = hostProblem(host);
   const headers = new Map<string, string>();
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
     headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(',') : value);
   }
-  return {
+  const input: CheckInput = {
     method: spec.method ?? 'GET',
-    host: spec.host ?? 'example.com',
+    host,
     path: n.query ? `${n.path}?${n.query}` : n.path,
     pathOnly: n.path,
     pathSafe: n.safe,
+    hostSafe: badHost === undefined,
+    unsafeReason: unsafeReason(n, badHost),
     scheme: spec.scheme ?? 'https',
     headers,
     destinationIp: spec.destinationIp ?? '10.0.0.1',
     destinationPort: spec.destinationPort ?? 8443,
     sni: spec.sni ?? '',
     metadata: spec.metadata ?? {},
+    literal: undefined,
   };
+  return { ...input, literal: literalReading(input, n, spec.path ?? '/') };
 }
 
 /** The one assertion for a compiled node: `matches` and the traced evaluation agree with `expected`. */

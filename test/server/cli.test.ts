@@ -41,6 +41,18 @@ describe('validate', () => {
     expect(r.err).toContain('rules[0].match.permissions[0].and_rules.rules');
   });
 
+  test('warns, without rejecting, about a case-sensitive blacklist path', async () => {
+    const file = writeConfig(`rules:
+  - name: admin
+    service: { url: "http://127.0.0.1:1" }
+    match: { mode: blacklist, conditions: [{ path: /admin/*, caseSensitive: true }] }
+`);
+    const r = await run(['validate', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ok (1 rule)');
+    expect(r.err).toContain(`${file}: warning: rules[0].match.conditions[0].caseSensitive: a case-sensitive blacklist path`);
+  });
+
   test('names a missing file', async () => {
     const r = await run(['validate', '--config', '/nonexistent/adapter.yaml']);
     expect(r.code).toBe(1);
@@ -82,6 +94,30 @@ describe('explain', () => {
     const json = JSON.parse(trick.out);
     expect(json.request.path).toBe('/admin');
     expect(json.rules[0]).toMatchObject({ rule: 'site', needsAuth: true });
+  });
+
+  test('shows the resolution it applied: why a path is unsafe, and a blacklist near miss', async () => {
+    const file = writeConfig(config);
+    const param = await run(['explain', '--config', file, '--path', '/public/..;/admin']);
+    expect(param.out).toContain('rule "site": NEEDS AUTHENTICATION');
+    expect(param.out).toContain('(path unsafe: always authenticated)');
+    expect(param.out).toMatch(/resolution: path could not be normalized safely: it holds ";": Servlet containers strip/);
+    const host = await run(['explain', '--config', file, '--host', 'www.example.com%2f', '--path', '/public/a']);
+    expect(host.out).toContain('(host unsafe: always authenticated)');
+    expect(host.out).toContain('rule "site": NEEDS AUTHENTICATION');
+
+    const blacklist = writeConfig(`rules:
+  - name: admin
+    service: { url: "http://127.0.0.1:1" }
+    match: { mode: blacklist, conditions: [{ path: /admin/* }, { path: /api/private }] }
+`);
+    const index = await run(['explain', '--config', blacklist, '--path', '/admin']);
+    expect(index.out).toContain('rule "admin": NEEDS AUTHENTICATION');
+    expect(index.out).toContain('blacklist near miss at rules[0].match.conditions[0].path: "/admin" counted as "/admin/"');
+    const upper = await run(['explain', '--config', blacklist, '--path', '/API/private/', '--json']);
+    const json = JSON.parse(upper.out);
+    expect(json.rules[0]).toMatchObject({ needsAuth: true });
+    expect(json.rules[0].reason).toContain('"/API/private/" counted as "/API/private"');
   });
 
   test('rejects a malformed --header', async () => {

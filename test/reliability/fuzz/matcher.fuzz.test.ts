@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { Issues, type MatchMode } from '../../../src/config';
 import { compileMatch, type CheckInput, type RuleMatcher } from '../../../src/matcher';
 import { normalizePath } from '../../../src/translate';
+import { literalReading, unsafeReason } from '../../../src/translate/check-request';
+import { hostProblem } from '../../../src/translate/host-problem';
 import { fuzzParameters } from './fuzz-options';
 
 // Small alphabets, so generated conditions and generated requests meet often.
@@ -41,20 +43,26 @@ const inputArb: fc.Arbitrary<CheckInput> = fc
     metadata: fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }),
   })
   .map((r) => {
-    const n = normalizePath(r.rawPath + (r.query === undefined ? '' : `?${r.query}`));
-    return {
+    const raw = r.rawPath + (r.query === undefined ? '' : `?${r.query}`);
+    const n = normalizePath(raw);
+    const badHost = hostProblem(r.host);
+    const input: CheckInput = {
       method: r.method,
       host: r.host,
       path: n.query ? `${n.path}?${n.query}` : n.path,
       pathOnly: n.path,
       pathSafe: n.safe,
+      hostSafe: badHost === undefined,
+      unsafeReason: unsafeReason(n, badHost),
       scheme: r.scheme,
       headers: new Map(Object.entries(r.headers)),
       destinationIp: r.destinationIp,
       destinationPort: r.destinationPort,
       sni: r.sni,
       metadata: r.metadata as Record<string, unknown>,
+      literal: undefined,
     };
+    return { ...input, literal: literalReading(input, n, raw) };
   });
 
 // --- arbitrary simple conditions -----------------------------------------------------
@@ -173,32 +181,44 @@ function headerHolds(h: HeaderCond, input: CheckInput): boolean {
   }
 }
 
-function pathHolds(c: Condition, input: CheckInput): boolean {
-  const raw = c.path as string;
-  const ignoreCase = c.caseSensitive === false;
-  const mode = c.pathMatch ?? (raw.endsWith('*') ? 'prefix' : 'exact');
-  if (mode === 'regex') return fullMatch(raw, input.pathOnly, ignoreCase);
-  const want = mode === 'prefix' && raw.endsWith('*') ? raw.slice(0, -1) : raw;
+function pathHolds(c: Condition, input: CheckInput, mode: 'whitelist' | 'blacklist'): boolean {
+  // A blacklist leans toward matching: case folded unless caseSensitive: true, and the same
+  // path with one trailing "/" more or less counts too.
+  const blacklist = mode === 'blacklist';
   const have = input.pathOnly;
+  const toggled = have === '/' ? have : have.endsWith('/') ? have.slice(0, -1) : `${have}/`;
+  const candidates = blacklist ? [have, toggled] : [have];
+  return candidates.some((h) => literalPathHolds(c, h, blacklist ? c.caseSensitive !== true : c.caseSensitive === false));
+}
+
+function literalPathHolds(c: Condition, have: string, ignoreCase: boolean): boolean {
+  const raw = c.path as string;
+  const mode = c.pathMatch ?? (raw.endsWith('*') ? 'prefix' : 'exact');
+  if (mode === 'regex') return fullMatch(raw, have, ignoreCase);
+  const want = mode === 'prefix' && raw.endsWith('*') ? raw.slice(0, -1) : raw;
   const [w, h] = ignoreCase ? [asciiLower(want), asciiLower(have)] : [want, have];
   return mode === 'prefix' ? h.startsWith(w) : h === w;
 }
 
-function conditionHolds(c: Condition, input: CheckInput): boolean {
+function conditionHolds(c: Condition, input: CheckInput, mode: 'whitelist' | 'blacklist'): boolean {
   if (c.domain !== undefined) {
     const host = hostName(input.host);
     const d = c.domain.toLowerCase();
     if (d.startsWith('*.') ? !host.endsWith(d.slice(1)) : host !== d) return false;
   }
-  if (c.path !== undefined && !pathHolds(c, input)) return false;
+  if (c.path !== undefined && !pathHolds(c, input, mode)) return false;
   for (const h of c.headers ?? []) if (!headerHolds(h, input)) return false;
   return true;
 }
 
 function referenceNeedsAuth(mode: 'whitelist' | 'blacklist', conditions: Condition[], input: CheckInput): boolean {
-  if (!input.pathSafe) return true;
-  const any = conditions.some((c) => conditionHolds(c, input));
-  return mode === 'whitelist' ? !any : any;
+  if (!input.pathSafe || !input.hostSafe) return true;
+  // Either reading of the path (normalized, or as sent) that needs authentication decides.
+  const readings = input.literal ? [input, input.literal] : [input];
+  return readings.some((r) => {
+    const any = conditions.some((c) => conditionHolds(c, r, mode));
+    return mode === 'whitelist' ? !any : any;
+  });
 }
 
 // --- properties --------------------------------------------------------------------------
@@ -300,7 +320,7 @@ describe('any compiled rule, on arbitrary requests', () => {
         for (const input of inputs) {
           const needsAuth = matcher.needsAuth(input);
           expect(matcher.explain(input).needsAuth).toBe(needsAuth);
-          if (!input.pathSafe) expect(needsAuth).toBe(true);
+          if (!input.pathSafe || !input.hostSafe) expect(needsAuth).toBe(true);
         }
       }),
       fuzzParameters(30_000),
