@@ -48,7 +48,7 @@ function deny(reason: Reason, rule: string, status: number, headers: HeaderList 
  * needs authentication, build the auth request, call, interpret and apply the mode. The first
  * denial ends it; the headers of every allowing rule are merged.
  */
-export async function runCheck(
+export function runCheck(
   config: LoadedConfig,
   msg: CheckRequestMessage,
   cancel: Cancellation,
@@ -56,7 +56,19 @@ export async function runCheck(
   metadata: CallMetadata,
 ): Promise<CheckResult> {
   const view = readCheckRequest(msg);
+  // Not async itself, so with tracing off the pipeline's own promise is the one returned.
   if (tracer === undefined) return decide(config, view, cancel, undefined);
+  return traced(tracer, metadata, config, view, cancel);
+}
+
+/** `decide` inside the check's span. */
+async function traced(
+  tracer: CheckTracer,
+  metadata: CallMetadata,
+  config: LoadedConfig,
+  view: CheckView | InvalidCheckRequest,
+  cancel: Cancellation,
+): Promise<CheckResult> {
   const span = tracer.startCheck('invalid' in view ? undefined : view.input.headers, metadata);
   let result: CheckResult;
   try {
