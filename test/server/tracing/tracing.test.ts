@@ -212,6 +212,15 @@ test('a coalesced check: marked on its server span; the one auth call belongs to
   expect(spans.filter((s) => s.kind === CLIENT).map((s) => s.parentSpanId)).toEqual([leader?.spanId]);
 });
 
+test('an unreadable CheckRequest still has its span, in a trace of its own', async () => {
+  await serve(tracingOn('http/protobuf'));
+  const res = await client!.check({ attributes: {} });
+  expect(res.denied_response?.status?.code).toBe(403);
+  const spans = await receiver.waitFor('a server span', (s) => serverSpans(s).length >= 1);
+  expect(serverSpans(spans)[0]).toMatchObject({ parentSpanId: '', attributes: { 'ext_authz.reason': 'invalid_request', 'ext_authz.decision': 'deny' } });
+  expect(auth.received).toHaveLength(0);
+});
+
 test('a request without trace context starts a trace, and the auth service gets its context', async () => {
   await serve(tracingOn('http/protobuf'));
   await client!.check(request({ traceparent: '', tracestate: '' }));
