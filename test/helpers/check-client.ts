@@ -65,11 +65,7 @@ export function checkRequest(init: CheckRequestInit = {}): Record<string, unknow
   };
 }
 
-type CheckCallback = (err: grpc.ServiceError | null, res: DecodedCheckResponse) => void;
-interface CheckFn {
-  (req: unknown, opts: grpc.CallOptions, cb: CheckCallback): void;
-  (req: unknown, metadata: grpc.Metadata, opts: grpc.CallOptions, cb: CheckCallback): void;
-}
+type CheckFn = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: DecodedCheckResponse) => void) => void;
 
 /** A real grpc-js client over Envoy's official protos. */
 export class CheckClient {
@@ -84,12 +80,9 @@ export class CheckClient {
     this.raw = new pkg.envoy.service.auth.v3.Authorization(address, credentials, options) as unknown as grpc.Client & { Check: CheckFn };
   }
 
-  check(req: unknown, deadlineMs = 15_000, metadata?: grpc.Metadata): Promise<DecodedCheckResponse> {
+  check(req: unknown, deadlineMs = 15_000): Promise<DecodedCheckResponse> {
     return new Promise((resolve, reject) => {
-      const options = { deadline: Date.now() + deadlineMs };
-      const done = (err: grpc.ServiceError | null, res: DecodedCheckResponse): void => (err ? reject(err) : resolve(res));
-      if (metadata) this.raw.Check(req, metadata, options, done);
-      else this.raw.Check(req, options, done);
+      this.raw.Check(req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { configYaml, ruleYaml, writeConfig } from '../../helpers/adapter';
 import { TestAuthService, type ReceivedRequest } from '../../helpers/auth-service';
-import { CheckClient, checkRequest, okHeaders } from '../../helpers/check-client';
+import { CheckClient, checkRequest, okHeaders, type DecodedCheckResponse } from '../../helpers/check-client';
 import { CliProcess, builtCli } from '../../helpers/cli-process';
 import { OtlpReceiver, type ReceivedSpan } from '../../helpers/otlp-receiver';
 import { scrape, sumOf } from '../../helpers/prom-text';
@@ -236,9 +236,9 @@ test("without trace context in the request's headers, the call's gRPC metadata i
   const envoySpan = 'b7ad6b7169203331';
   const metadata = new grpc.Metadata();
   metadata.set('traceparent', `00-${TRACE_ID}-${envoySpan}-01`);
-  await client!.check(request({ traceparent: '', tracestate: '' }), 15_000, metadata);
+  await checkWithMetadata(request({ traceparent: '', tracestate: '' }), metadata);
   // The request's own context wins when it has one.
-  await client!.check(request(), 15_000, metadata);
+  await checkWithMetadata(request(), metadata);
   const spans = await receiver.waitFor('two server spans', (s) => serverSpans(s).length >= 2);
   expect(serverSpans(spans).map((s) => s.parentSpanId).sort()).toEqual([PARENT_ID, envoySpan].sort());
   expect(serverSpans(spans).every((s) => s.traceId === TRACE_ID)).toBe(true);
@@ -362,6 +362,20 @@ test('an unsupported OTEL_* value refuses startup, naming the variable', async (
   expect(exit.code).toBe(1);
   expect(cli.stderr.join('')).toContain('OTEL_EXPORTER_OTLP_PROTOCOL: "grpc+json" is not supported');
 });
+
+/** A Check with gRPC metadata, as Envoy's gRPC client sends its span's context. */
+function checkWithMetadata(req: unknown, metadata: grpc.Metadata): Promise<DecodedCheckResponse> {
+  type WithMetadata = (
+    req: unknown,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    done: (err: grpc.ServiceError | null, res: DecodedCheckResponse) => void,
+  ) => void;
+  const raw = client!.raw as unknown as { Check: WithMetadata };
+  return new Promise((resolve, reject) => {
+    raw.Check(req, metadata, { deadline: Date.now() + 15_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
 
 /** A port on 127.0.0.1 with nothing listening. */
 async function freePort(): Promise<number> {
