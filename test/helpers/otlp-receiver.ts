@@ -9,7 +9,10 @@ import * as grpc from '@grpc/grpc-js';
  */
 interface Codec {
   decode(bytes: Uint8Array): unknown;
-  toObject(message: unknown, options: { longs: NumberConstructor; enums: NumberConstructor; bytes: StringConstructor; defaults: boolean }): unknown;
+  toObject(
+    message: unknown,
+    options: { longs: NumberConstructor; enums: NumberConstructor; bytes: StringConstructor; defaults: boolean },
+  ): unknown;
   encode(message: unknown): { finish(): Uint8Array };
   create(properties: object): unknown;
 }
@@ -92,7 +95,9 @@ export class OtlpReceiver {
         if (this.hold) {
           // Left open until close().
         } else if (protobuf) {
-          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish()));
+          res
+            .writeHead(200, { 'content-type': 'application/x-protobuf' })
+            .end(Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish()));
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         }
@@ -125,12 +130,15 @@ export class OtlpReceiver {
       responseSerialize: (m) => Buffer.from(m),
       responseDeserialize: (b) => b,
     };
-    server.addService({ Export: exportMethod }, {
-      Export: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
-        receiver.take('application/grpc', flatten(decodeProtobuf(Buffer.from(call.request)), true));
-        callback(null, ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish());
+    server.addService(
+      { Export: exportMethod },
+      {
+        Export: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
+          receiver.take('application/grpc', flatten(decodeProtobuf(Buffer.from(call.request)), true));
+          callback(null, ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create({})).finish());
+        },
       },
-    });
+    );
     receiver.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
@@ -181,7 +189,8 @@ function decodeProtobuf(body: Buffer): OtlpRequest {
 }
 
 function flatten(request: OtlpRequest, base64Ids: boolean): ReceivedSpan[] {
-  const id = (value: string | undefined): string => (base64Ids ? Buffer.from(value ?? '', 'base64').toString('hex') : (value ?? '').toLowerCase());
+  const id = (value: string | undefined): string =>
+    base64Ids ? Buffer.from(value ?? '', 'base64').toString('hex') : (value ?? '').toLowerCase();
   const out: ReceivedSpan[] = [];
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributes(rs.resource?.attributes);

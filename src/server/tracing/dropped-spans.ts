@@ -73,7 +73,8 @@ export class CountingExporter implements SpanExporter {
       } else {
         this.countDropped('export_failed', spans.length);
         // The message only: the error object may carry the request, and with it OTEL_EXPORTER_OTLP_HEADERS.
-        if (!this.failing) this.logger.warn({ error: result.error?.message }, 'trace export failed; spans are dropped until the collector takes them');
+        if (!this.failing)
+          this.logger.warn({ error: result.error?.message }, 'trace export failed; spans are dropped until the collector takes them');
         this.failing = true;
       }
       done(result);

@@ -26,7 +26,8 @@ export function readTracingEnv(env: NodeJS.ProcessEnv): TracingEnv | undefined {
   const issues: ConfigIssue[] = [];
   const exporters = list(env.OTEL_TRACES_EXPORTER);
   for (const name of exporters) {
-    if (name !== 'otlp' && name !== 'none') issues.push({ path: 'OTEL_TRACES_EXPORTER', message: `"${name}" is not supported; use otlp or none` });
+    if (name !== 'otlp' && name !== 'none')
+      issues.push({ path: 'OTEL_TRACES_EXPORTER', message: `"${name}" is not supported; use otlp or none` });
   }
   if (issues.length > 0) throw new ConfigError('environment', issues);
   if (!exporters.includes('otlp') || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;

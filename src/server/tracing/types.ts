@@ -30,8 +30,7 @@ export interface CheckSpan {
 
 /** How one auth call ended, as the auth client reports it. */
 export type AuthCallEnd =
-  | { readonly ok: true; readonly response: { readonly status: number } }
-  | { readonly ok: false; readonly cause: string };
+  { readonly ok: true; readonly response: { readonly status: number } } | { readonly ok: false; readonly cause: string };
 
 export interface AuthCallSpan {
   readonly request: AuthRequest;

@@ -63,7 +63,11 @@ function tracingOn(protocol: string, extra: Record<string, string> = {}): NodeJS
   });
 }
 
-async function serve(processEnv: NodeJS.ProcessEnv, rules = ruleYaml('api', auth.url, '    request: { allowedHeaders: [cookie] }\n    response: { allowedHeaders: [x-user] }\n'), top = ''): Promise<{ grpcPort: number; adminPort: number }> {
+async function serve(
+  processEnv: NodeJS.ProcessEnv,
+  rules = ruleYaml('api', auth.url, '    request: { allowedHeaders: [cookie] }\n    response: { allowedHeaders: [x-user] }\n'),
+  top = '',
+): Promise<{ grpcPort: number; adminPort: number }> {
   cli = CliProcess.serve(writeConfig(configYaml(rules, top)), processEnv);
   const ports = await cli.serving();
   client = new CheckClient(`127.0.0.1:${ports.grpcPort}`);
@@ -73,7 +77,14 @@ async function serve(processEnv: NodeJS.ProcessEnv, rules = ruleYaml('api', auth
 function request(headers: Record<string, string> = {}, path = `/api/items?${QUERY}`): Record<string, unknown> {
   return checkRequest({
     path,
-    headers: { authorization: TOKEN, cookie: COOKIE, 'x-request-id': 'req-1', traceparent: TRACEPARENT, tracestate: TRACESTATE, ...headers },
+    headers: {
+      authorization: TOKEN,
+      cookie: COOKIE,
+      'x-request-id': 'req-1',
+      traceparent: TRACEPARENT,
+      tracestate: TRACESTATE,
+      ...headers,
+    },
   });
 }
 
@@ -217,7 +228,10 @@ test('an unreadable CheckRequest still has its span, in a trace of its own', asy
   const res = await client!.check({ attributes: {} });
   expect(res.denied_response?.status?.code).toBe(403);
   const spans = await receiver.waitFor('a server span', (s) => serverSpans(s).length >= 1);
-  expect(serverSpans(spans)[0]).toMatchObject({ parentSpanId: '', attributes: { 'ext_authz.reason': 'invalid_request', 'ext_authz.decision': 'deny' } });
+  expect(serverSpans(spans)[0]).toMatchObject({
+    parentSpanId: '',
+    attributes: { 'ext_authz.reason': 'invalid_request', 'ext_authz.decision': 'deny' },
+  });
   expect(auth.received).toHaveLength(0);
 });
 
@@ -240,7 +254,11 @@ test("without trace context in the request's headers, the call's gRPC metadata i
   // The request's own context wins when it has one.
   await checkWithMetadata(request(), metadata);
   const spans = await receiver.waitFor('two server spans', (s) => serverSpans(s).length >= 2);
-  expect(serverSpans(spans).map((s) => s.parentSpanId).sort()).toEqual([PARENT_ID, envoySpan].sort());
+  expect(
+    serverSpans(spans)
+      .map((s) => s.parentSpanId)
+      .sort(),
+  ).toEqual([PARENT_ID, envoySpan].sort());
   expect(serverSpans(spans).every((s) => s.traceId === TRACE_ID)).toBe(true);
 });
 
@@ -306,7 +324,10 @@ test('an unreachable collector changes no answer; the spans it did not take are 
     const denied = await client!.check(request({ authorization: 'Bearer wrong' }));
     expect(denied.denied_response?.status?.code).toBe(401);
   }
-  await until('dropped spans counted', async () => sumOf(await scrape(adminPort), 'ext_authz_trace_spans_dropped_total', { reason: 'export_failed' }) > 0);
+  await until(
+    'dropped spans counted',
+    async () => sumOf(await scrape(adminPort), 'ext_authz_trace_spans_dropped_total', { reason: 'export_failed' }) > 0,
+  );
   await cli!.waitForLine((l) => l.msg.startsWith('trace export failed'));
 });
 
