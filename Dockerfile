@@ -30,6 +30,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# `ext-authz-adapter schema` prints it.
+COPY config/config.schema.json ./config/
 # The demo's example auth service and backend run from this same image (docker-compose.yml),
 # so the demo needs nothing but Envoy's official image besides. Neither runs unless asked.
 COPY scripts/example-auth-service.js ./scripts/

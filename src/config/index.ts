@@ -5,3 +5,4 @@ export * from './reader';
 export type * from './types';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
+export { CONFIG_SCHEMA_FILE } from './schema-file';

@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config';
+import { CONFIG_SCHEMA_FILE, ConfigError } from '../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../matcher';
 import { readCheckRequest } from '../translate';
 import { loadConfigFile } from './load-config';
@@ -12,6 +13,7 @@ const USAGE = `Usage:
                     [--header name=value ...] [--json]
                                              say, per rule, whether a request needs authentication and why
                                              (--host defaults to localhost: an empty host is always authenticated)
+  ext-authz-adapter schema                   print the JSON Schema of the config file (draft 2020-12), for editors
 `;
 
 /** Entry point of the `ext-authz-adapter` bin; resolves to the exit code. */
@@ -24,6 +26,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return validate(rest);
     case 'explain':
       return explain(rest);
+    case 'schema':
+      return schema(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -108,6 +112,15 @@ async function explain(args: readonly string[]): Promise<number> {
   const rules = config.rules.map((r) => ({ name: r.settings.name, enabled: r.settings.enabled, matcher: r.matcher }));
   const list = explainRules(rules, view.input);
   process.stdout.write(values.json ? explanationsToJson(list, view.input) : formatExplanations(list, view.input));
+  return 0;
+}
+
+async function schema(args: readonly string[]): Promise<number> {
+  if (args.length > 0) {
+    process.stderr.write(`schema takes no arguments, got ${args.join(' ')}\n${USAGE}`);
+    return 1;
+  }
+  process.stdout.write(await readFile(CONFIG_SCHEMA_FILE, 'utf8'));
   return 0;
 }
 

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { CONFIG_SCHEMA_FILE } from '../../src/config';
 import { main } from '../../src/server/cli';
 import { TestAdapter, configYaml, ruleYaml, writeConfig } from '../helpers/adapter';
 
@@ -64,6 +66,22 @@ describe('validate', () => {
     const r = await run(['validate']);
     expect(r.code).toBe(1);
     expect(r.err).toContain('missing --config FILE');
+  });
+});
+
+describe('schema', () => {
+  test('prints the JSON Schema of the config file, byte for byte', async () => {
+    const r = await run(['schema']);
+    expect(r).toEqual({ code: 0, out: readFileSync(CONFIG_SCHEMA_FILE, 'utf8'), err: '' });
+    expect(JSON.parse(r.out)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', required: ['rules'] });
+  });
+
+  test('is in the usage, and takes no arguments', async () => {
+    expect((await run(['--help'])).out).toMatch(/^  ext-authz-adapter schema +print the JSON Schema of the config file/m);
+    const r = await run(['schema', '--config', 'config/example.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('schema takes no arguments, got --config config/example.yaml');
   });
 });
 
