@@ -10,18 +10,19 @@ const fs = require('node:fs');
 const http = require('node:http');
 const http2 = require('node:http2');
 const path = require('node:path');
-const { encodeCheckRequest } = require('./lib/protos');
+const { CHECK_PATH, encodeCheckRequest } = require('./lib/check-payload');
 const { freePort, start, stop, treeMemory, workDir } = require('./lib/processes');
 const { waitUntilAnswering } = require('./lib/verify');
 
 /** The Node flags of `npm start`, as bench/lib/targets.js runs the adapter. */
 const SHIPPED_NODE_FLAGS = require('../package.json')
   .scripts.start.split(' ')
-  .filter((arg) => arg.startsWith('--max-old-space-size='));
+  .filter((/** @type {string} */ arg) => arg.startsWith('--max-old-space-size='));
 const REQUESTS = 4000;
 const PAGE = Buffer.alloc(60_000, 'x');
 const CONCURRENCY = 16;
 
+/** @returns {Promise<http.Server>} */
 function authService() {
   const server = http.createServer((req, res) => {
     req.resume();
@@ -30,9 +31,13 @@ function authService() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * @param {http2.ClientHttp2Session} session
+ * @param {Buffer} payload
+ */
 function check(session, payload) {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({ ':method': 'POST', ':path': CHECK_PATH, 'content-type': 'application/grpc', te: 'trailers' });
     req.on('error', reject);
     req.on('data', () => undefined);
     req.on('close', resolve);
@@ -40,6 +45,10 @@ function check(session, payload) {
   });
 }
 
+/**
+ * @param {string} bin
+ * @param {string} authUrl
+ */
 async function measure(bin, authUrl) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const file = path.join(workDir(), `cache-memory-${grpcPort}.yaml`);
@@ -74,12 +83,14 @@ async function main() {
   const bins = process.argv.slice(2);
   if (bins.length === 0) bins.push(path.join(__dirname, '..', 'bin', 'ext-authz-adapter.js'));
   const auth = await authService();
-  const authUrl = `http://127.0.0.1:${auth.address().port}`;
+  const authUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (auth.address()).port}`;
   try {
     for (const bin of bins) {
       const r = await measure(bin, authUrl);
       const cache = r.cacheMb === undefined ? 'no cache bytes metric' : `cache holds ${r.cacheMb.toFixed(1)} MB`;
-      console.log(`${bin}: RSS ${r.before.toFixed(0)} MB before, ${r.after.toFixed(0)} MB after ${REQUESTS} requests (+${(r.after - r.before).toFixed(0)} MB); ${cache}`);
+      console.log(
+        `${bin}: RSS ${r.before.toFixed(0)} MB before, ${r.after.toFixed(0)} MB after ${REQUESTS} requests (+${(r.after - r.before).toFixed(0)} MB); ${cache}`,
+      );
     }
   } finally {
     auth.close();

@@ -1,23 +1,33 @@
 'use strict';
 /**
- * Micro-benchmark of the matcher hot path: the gateway documentation's second complex example (AND/OR/NOT)
- * against a mixed request set, on one core, for a bounded time. Run `npm run bench:matcher`
+ * Micro-benchmark of the matcher hot path: the gateway documentation's second complex example
+ * (AND/OR/NOT) against a mixed request set, on one core, for a bounded time. Run `npm run bench:matcher`
  * (it builds src/ into dist/ first). Speed lives here, never in unit tests.
  */
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parse } = require('yaml');
 
+const DIST = join(__dirname, '..', 'dist');
+/**
+ * The types of the source; the code of the build `npm run bench:matcher` made.
+ * @type {{
+ *   config: typeof import('../src/config'),
+ *   matcher: typeof import('../src/matcher'),
+ *   normalize: typeof import('../src/translate/normalize-path'),
+ *   checkRequest: typeof import('../src/translate/check-request'),
+ * }}
+ */
 let dist;
 try {
   dist = {
-    config: require('../dist/config'),
-    matcher: require('../dist/matcher'),
-    normalize: require('../dist/translate/normalize-path'),
-    checkRequest: require('../dist/translate/check-request'),
+    config: require(join(DIST, 'config')),
+    matcher: require(join(DIST, 'matcher')),
+    normalize: require(join(DIST, 'translate', 'normalize-path')),
+    checkRequest: require(join(DIST, 'translate', 'check-request')),
   };
 } catch (err) {
-  console.error(`dist/ is missing or stale; run "npm run build" first (${err.message})`);
+  console.error(`dist/ is missing or stale; run "npm run build" first (${/** @type {Error} */ (err).message})`);
   process.exit(1);
 }
 
@@ -33,6 +43,12 @@ if (!issues.empty) {
   process.exit(1);
 }
 
+/**
+ * @param {string} host
+ * @param {string} rawPath
+ * @param {Record<string, string>} [headers]
+ * @returns {import('../src/matcher').CheckInput}
+ */
 function input(host, rawPath, headers = {}) {
   const n = dist.normalize.normalizePath(rawPath);
   const base = {
@@ -82,6 +98,7 @@ requests.forEach((r, i) => {
 });
 
 /** Runs batches until `ms` elapse; returns [evaluations, elapsed ns, needsAuth count]. */
+/** @param {number} ms */
 function run(ms) {
   const n = requests.length;
   const deadline = process.hrtime.bigint() + BigInt(ms) * 1_000_000n;

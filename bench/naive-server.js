@@ -6,7 +6,7 @@
  * Usage: node bench/naive-server.js AUTH_URL_PREFIX   (prints "listening PORT")
  */
 const grpc = require('@grpc/grpc-js');
-const { authorizationService } = require('./lib/protos');
+const { authorizationService } = require('./lib/check-payload');
 
 const authPrefix = process.argv[2];
 if (!authPrefix) {
@@ -14,8 +14,14 @@ if (!authPrefix) {
   process.exit(1);
 }
 
+/**
+ * @typedef {{ attributes?: { request?: { http?: { method?: string, path?: string, headers?: Record<string, string> } } } }} CheckRequest
+ * @param {grpc.ServerUnaryCall<CheckRequest, unknown>} call
+ * @param {grpc.sendUnaryData<unknown>} callback
+ */
 async function check(call, callback) {
   const http = call.request.attributes?.request?.http ?? {};
+  /** @type {Record<string, string>} */
   const headers = {};
   for (const [name, value] of Object.entries(http.headers ?? {})) if (!name.startsWith(':')) headers[name] = value;
   try {

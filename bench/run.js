@@ -11,8 +11,8 @@
  *          --rate N (2000) --rate-seconds N (10) --rate-clients N (2)
  * Each row gets --rounds interleaved rounds of --requests / --rounds checks (10,000 by default,
  * so even the fastest row runs for about a second per round); the median round is shown. The
- * defaults took about 2 minutes on the shared 2-core machine (117 s measured), which leaves room
- * for a machine twice as busy within the 5-minute limit below.
+ * defaults take about 2 minutes on a shared 2-core machine, which leaves room for a machine twice
+ * as busy within the 5-minute limit below.
  * Fixed-rate runs use --rate-clients connections × FIXED_RATE_STREAMS streams, not -c/-m (see
  * FIXED_RATE_STREAMS in lib/measure.js for why bursts must stay small).
  * Every row also shows the target's CPU time per check (see cpuWindow in lib/measure.js).
@@ -25,34 +25,43 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
 const { execFileSync } = require('node:child_process');
-const { encodeCheckRequest } = require('./lib/protos');
+const { encodeCheckRequest } = require('./lib/check-payload');
 const { Nginx } = require('./lib/nginx');
 const { FIXED_RATE_CLIENTS, FIXED_RATE_STREAMS, combineRounds, measure, fixedRate } = require('./lib/measure');
 const { stopAll, workDir } = require('./lib/processes');
 const { startAdapter, startNodeServer } = require('./lib/targets');
 const { expectations } = require('./lib/verify');
 const report = require('./lib/report');
+const { cliOptions } = require('../scripts/lib/cli-options');
 
-const { values: args } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '50000' },
-    warmup: { type: 'string', default: '5000' },
-    clients: { type: 'string', default: '4' },
-    streams: { type: 'string', default: '32' },
-    rate: { type: 'string', default: '2000' },
-    'rate-seconds': { type: 'string', default: '10' },
-    'rate-clients': { type: 'string', default: String(FIXED_RATE_CLIENTS) },
-    rounds: { type: 'string', default: '5' },
-    rows: { type: 'string', default: '' },
+/**
+ * @typedef {import('./lib/measure').Row} Row
+ * @typedef {import('./lib/measure').Load} Load
+ * @typedef {import('./lib/targets').Target} Target
+ */
+
+const args = cliOptions(
+  'usage: npm run bench [-- --requests N] [--rounds N] [--rows KEY,KEY] [--warmup N] [--clients N] [--streams N] [--rate N] [--rate-seconds N] [--rate-clients N]',
+  {
+    requests: '50000',
+    warmup: '5000',
+    clients: '4',
+    streams: '32',
+    rate: '2000',
+    'rate-seconds': '10',
+    'rate-clients': String(FIXED_RATE_CLIENTS),
+    rounds: '5',
+    rows: '',
   },
-});
-const ONLY = new Set(args.rows.split(',').filter(Boolean));
-const wanted = (key) => ONLY.size === 0 || ONLY.has(key);
+);
+const ONLY = new Set((args.rows ?? '').split(',').filter(Boolean));
+const wanted = (/** @type {string} */ key) => ONLY.size === 0 || ONLY.has(key);
 const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
 /** A JSON order of about 1 KB: what a client might POST to an API the auth service also reads. */
-const ORDER_BODY = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, note: 'gift wrap' })) });
+const ORDER_BODY = JSON.stringify({
+  items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, note: 'gift wrap' })),
+});
 const opts = {
   requests: Number(args.requests),
   warmup: Number(args.warmup),
@@ -69,6 +78,7 @@ opts.requests = PER_ROUND * ROUNDS;
 const RUN_LIMIT_MS = 5 * 60_000;
 
 function preflight() {
+  /** @type {string[]} */
   const missing = [];
   try {
     execFileSync('h2load', ['--version'], { stdio: 'ignore' });
@@ -93,7 +103,12 @@ function preflight() {
 }
 
 function payloads() {
-  const write = (name, pathAndQuery, body, extraHeaders) => {
+  const write = (
+    /** @type {string} */ name,
+    /** @type {string} */ pathAndQuery,
+    /** @type {string | undefined} */ body = undefined,
+    /** @type {Record<string, string> | undefined} */ extraHeaders = undefined,
+  ) => {
     const payload = encodeCheckRequest(pathAndQuery, body, extraHeaders);
     const payloadFile = path.join(workDir(), `${name}.bin`);
     fs.writeFileSync(payloadFile, payload);
@@ -110,23 +125,35 @@ function payloads() {
   };
 }
 
-function progress(row) {
-  const cpuRounds = row.cpuRounds?.length > 1 ? ` (rounds ${row.cpuRounds.map((c) => (Number.isFinite(c) ? c.toFixed(0) : '–')).join('/')})` : '';
-  const cpu = Number.isFinite(row.cpuUsPerCheck) ? `, CPU ${row.cpuUsPerCheck.toFixed(1)} µs/check${cpuRounds}` : '';
-  const status = row.failed.length ? `FAILED: ${row.failed.join('; ')}` : `${Math.round(row.reqPerSec)} req/s${cpu}`;
-  console.error(`  ${row.label}: ${status}`);
-}
-
 const TRACE_HEADERS = {
   traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
   tracestate: 'vendor=opaque',
 };
 
-/** Every server under test, started once; rows name the one they measure. */
+/** @param {Row} row */
+function progress(row) {
+  const cpuRounds =
+    row.cpuRounds && row.cpuRounds.length > 1
+      ? ` (rounds ${row.cpuRounds.map((c) => (c !== undefined && Number.isFinite(c) ? c.toFixed(0) : '–')).join('/')})`
+      : '';
+  const cpu =
+    row.cpuUsPerCheck !== undefined && Number.isFinite(row.cpuUsPerCheck)
+      ? `, CPU ${row.cpuUsPerCheck.toFixed(1)} µs/check${cpuRounds}`
+      : '';
+  const status = row.failed.length ? `FAILED: ${row.failed.join('; ')}` : `${Math.round(row.reqPerSec ?? NaN)} req/s${cpu}`;
+  console.error(`  ${row.label}: ${status}`);
+}
+
+/**
+ * Every server under test, started once; rows name the one they measure.
+ * @param {string} authUrl
+ * @param {ReturnType<typeof payloads>} p
+ * @param {string} sinkUrl the OTLP sink the tracing row exports to
+ * @returns {Record<string, () => Promise<Target>>}
+ */
 function servers(authUrl, p, sinkUrl) {
-  const adapter = (label, options) => () => startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
-  // Every check sampled (the requests carry a sampled parent), exported as protobuf to the sink.
-  const tracing = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+  const adapter = (/** @type {string} */ label, /** @type {Omit<import('./lib/targets').AdapterOptions, 'authUrl'>} */ options) => () =>
+    startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
   return {
     ceiling: () => startNodeServer('ceiling', 'ceiling-server.js'),
     naive: () => startNodeServer('naive', 'naive-server.js', [`${authUrl}/check`]),
@@ -142,10 +169,18 @@ function servers(authUrl, p, sinkUrl) {
           baseline: adapter('adapter-baseline', { workers: 1, bin: BASELINE_BIN }),
         }
       : {}),
-    traced: adapter('adapter-traced', { workers: 1, env: tracing }),
+    // Every check sampled (the requests carry a sampled parent), exported as protobuf to the sink.
+    traced: adapter('adapter-traced', {
+      workers: 1,
+      env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+    }),
   };
 }
 
+/**
+ * @param {ReturnType<typeof payloads>} p
+ * @returns {Array<{ key: string, label: string, server: string, load: Load }>}
+ */
 function rowPlan(p) {
   return [
     { key: 'ceiling', label: 'ceiling', server: 'ceiling', load: p.constant },
@@ -162,7 +197,12 @@ function rowPlan(p) {
     { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
     ...(BASELINE_BIN
       ? [
-          { key: 'bodyBaseline', label: `adapter auth, POST body forwarded, baseline build (${BASELINE_BIN})`, server: 'bodyBaseline', load: p.body },
+          {
+            key: 'bodyBaseline',
+            label: `adapter auth, POST body forwarded, baseline build (${BASELINE_BIN})`,
+            server: 'bodyBaseline',
+            load: p.body,
+          },
           { key: 'authBaseline', label: `adapter auth, baseline build (${BASELINE_BIN})`, server: 'baseline', load: p.auth },
         ]
       : []),
@@ -171,9 +211,14 @@ function rowPlan(p) {
   ].filter((r) => wanted(r.key));
 }
 
-/** What reached the sink and what the adapter dropped, so the tracing row shows the spans really went out. */
+/**
+ * What reached the sink and what the adapter dropped, so the tracing row shows the spans really went out.
+ * @param {Target} adapter
+ * @param {string} sinkUrl
+ * @returns {Promise<{ exports: number, megabytes: number, dropped: number }>}
+ */
 async function tracingFigures(adapter, sinkUrl) {
-  const sink = await (await fetch(`${sinkUrl}/count`)).json();
+  const sink = /** @type {{ requests: number, bytes: number }} */ (await (await fetch(`${sinkUrl}/count`)).json());
   const metrics = await (await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`)).text();
   const dropped = [...metrics.matchAll(/^ext_authz_trace_spans_dropped_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   return { exports: sink.requests, megabytes: sink.bytes / 2 ** 20, dropped };
@@ -189,8 +234,9 @@ async function main() {
   const started = Date.now();
   const loadBefore = os.loadavg()[0];
   const p = payloads();
+  /** @type {import('./lib/report').Rows} */
   const rows = {};
-  const add = (key, row) => {
+  const add = (/** @type {string} */ key, /** @type {Row} */ row) => {
     rows[key] = row;
     progress(row);
   };
@@ -200,13 +246,15 @@ async function main() {
       `fixed rate ${RATE}/s for ${RATE_SECONDS}s at -c ${RATE_CLIENTS} -m ${FIXED_RATE_STREAMS}; work dir ${workDir()}`,
   );
   const nginx = await Nginx.start();
+  /** @type {Record<string, Target>} */
   const running = {};
   try {
+    /** @type {Record<string, string>} */
     const startErrors = {};
     const needed = new Set(rowPlan(p).map((r) => r.server));
     if (wanted('ceilingFixed')) needed.add('ceiling');
     if (wanted('fixed')) needed.add('w1');
-    let sinkUrl;
+    let sinkUrl = '';
     if (needed.has('traced')) {
       running.sink = await startNodeServer('otlp-sink', 'otlp-sink.js');
       sinkUrl = `http://127.0.0.1:${running.sink.port}`;
@@ -216,8 +264,9 @@ async function main() {
       try {
         running[name] = await startFn();
       } catch (err) {
-        startErrors[name] = err.message.split('\n')[0];
-        console.error(`  ${name}: ${err.message}`);
+        const message = /** @type {Error} */ (err).message;
+        startErrors[name] = message.split('\n')[0] ?? '';
+        console.error(`  ${name}: ${message}`);
       }
     }
     const plan = rowPlan(p).filter((r) => {
@@ -225,23 +274,33 @@ async function main() {
       add(r.key, { label: r.label, failed: [`did not start: ${startErrors[r.server]}`] });
       return false;
     });
+    /** @type {Record<string, Row[]>} */
     const rounds = Object.fromEntries(plan.map((r) => [r.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of plan) {
         const warmup = round === 0 ? opts.warmup : 0;
-        rounds[r.key].push(await measure(r.label, running[r.server], r.load, { ...opts, requests: PER_ROUND, warmup, nginx }));
+        const target = /** @type {Target} */ (running[r.server]);
+        rounds[r.key]?.push(await measure(r.label, target, r.load, { ...opts, requests: PER_ROUND, warmup, nginx }));
       }
       console.error(`  round ${round + 1}/${ROUNDS} done`);
     }
     for (const r of plan) {
-      const row = combineRounds(rounds[r.key]);
-      if (r.key === 'traceOn' && row.failed.length === 0) row.tracing = await tracingFigures(running.traced, sinkUrl);
+      const row = combineRounds(rounds[r.key] ?? []);
+      const traced = running.traced;
+      if (r.key === 'traceOn' && row.failed.length === 0 && traced) row.tracing = await tracingFigures(traced, sinkUrl);
       add(r.key, row);
     }
 
-    const atRate = (key, label, server, load) =>
-      running[server]
-        ? fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, running[server], load, {
+    /**
+     * @param {string} key
+     * @param {string} label
+     * @param {string} server
+     * @param {Load} load
+     */
+    const atRate = (key, label, server, load) => {
+      const target = running[server];
+      return target
+        ? fixedRate(`${label} @ ${RATE}/s, ${RATE_SECONDS}s`, target, load, {
             rps: RATE,
             seconds: RATE_SECONDS,
             clients: RATE_CLIENTS,
@@ -250,6 +309,7 @@ async function main() {
             nginx,
           }).then((row) => add(key, row))
         : undefined;
+    };
     if (wanted('ceilingFixed')) await atRate('ceilingFixed', 'ceiling', 'ceiling', p.constant);
     if (wanted('fixed')) await atRate('fixed', 'adapter auth', 'w1', p.auth);
     if (running.w1) rows.peak = running.w1.memory();

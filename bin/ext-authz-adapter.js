@@ -2,11 +2,19 @@
 'use strict';
 // Before any code is compiled. Under load, V8 learns to allocate objects from hot call sites
 // directly in the old generation (allocation-site pretenuring) and keeps doing so once the load
-// drops; with the 256 MB old-space limit the adapter ships with, that meant a full collection
-// every ~0.7 s at 2,000 checks/s (README, "Memory"). Node refuses this flag in NODE_OPTIONS.
+// drops; with the old-space limit the adapter ships with, that meant frequent full collections
+// at a steady rate (measured in docs/performance.md, "Memory"). Node refuses this flag in
+// NODE_OPTIONS.
 require('node:v8').setFlagsFromString('--no-allocation-site-pretenuring');
 // The package builds on install (`prepare`), so dist/ exists after `npm ci`.
-require('../dist/server/cli.js').main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(err); process.exitCode = 1; },
+/** @type {typeof import('../src/server')} The types of the source; the code of that build. */
+const { main } = require(require('node:path').join(__dirname, '..', 'dist', 'server'));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
 );

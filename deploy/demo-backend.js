@@ -10,9 +10,14 @@ const port = Number(process.env.PORT ?? 9080);
 const host = process.env.HOST ?? '0.0.0.0';
 const RATING = /^\/ratings\/(\d{1,9})(?:[/?]|$)/;
 
+/**
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ */
 function handler(req, res) {
   req.resume();
   const match = RATING.exec(req.url ?? '');
+  /** @type {Record<string, string>} */
   const headers = { 'content-type': 'application/json' };
   const user = req.headers['x-user-id'];
   if (typeof user === 'string') headers['x-backend-saw-user'] = user;
@@ -25,6 +30,7 @@ function handler(req, res) {
   res.end(JSON.stringify({ id: Number(match[1]), ratings: { Reviewer1: 5, Reviewer2: 4 } }));
 }
 
+/** @returns {Promise<import('node:http').Server>} */
 function start(listenPort = port, listenHost = host) {
   const server = http.createServer(handler);
   return new Promise((resolve) => server.listen(listenPort, listenHost, () => resolve(server)));
@@ -34,7 +40,8 @@ module.exports = { start, handler };
 
 if (require.main === module) {
   start().then((server) => {
-    console.log(`demo ratings backend on ${host}:${server.address().port}`);
+    const { port: bound } = /** @type {import('node:net').AddressInfo} */ (server.address());
+    console.log(`demo ratings backend on ${host}:${bound}`);
     process.on('SIGTERM', () => server.close(() => process.exit(0)));
   });
 }

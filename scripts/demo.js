@@ -6,37 +6,33 @@
 const { mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 const pino = require('pino');
 const YAML = require('yaml');
-const { AdapterServer, EXTERNAL_AUTH_PROTO, LOADER_OPTIONS } = require('../dist');
+/** @type {typeof import('../src')} The types of the source; the code of the build `npm ci` made. */
+const { AdapterServer, CheckClient, checkRequest: envoyCheckRequest } = require(path.join(__dirname, '..', 'dist'));
 const authService = require('./example-auth-service');
 
+/** @type {Record<number, string>} */
 const HTTP_STATUS_NAME = { 200: 'OK', 401: 'Unauthorized', 403: 'Forbidden' };
 
+/**
+ * @param {string} path
+ * @param {Record<string, string>} [headers]
+ */
 function checkRequest(path, headers = {}) {
-  const host = 'www.example.com';
-  return {
-    attributes: {
-      request: {
-        http: {
-          method: 'GET',
-          path,
-          host,
-          headers: { ':authority': host, ':method': 'GET', ':path': path, authorization: 'Bearer demo-token', ...headers },
-        },
-      },
-    },
-  };
+  return envoyCheckRequest({ path, headers: { authorization: 'Bearer demo-token', ...headers } });
 }
 
+/** @param {import('../src').DecodedCheckResponse} res */
 function describe(res) {
   if (res.denied_response) {
     const d = res.denied_response;
+    const code = d.status?.code ?? 0;
     const headers = (d.headers ?? []).map((h) => `${h.header.key}: ${h.header.value}`).join(', ');
-    return `DENIED  ${d.status.code} ${HTTP_STATUS_NAME[d.status.code] ?? ''} (${res.status.message})` +
-      `${headers ? `\n            headers: ${headers}` : ''}${d.body ? `\n            body: ${d.body}` : ''}`;
+    return (
+      `DENIED  ${code} ${HTTP_STATUS_NAME[code] ?? ''} (${res.status?.message})` +
+      `${headers ? `\n            headers: ${headers}` : ''}${d.body ? `\n            body: ${d.body}` : ''}`
+    );
   }
   const ok = res.ok_response ?? { headers: [], headers_to_remove: [] };
   const set = (ok.headers ?? []).map((h) => `${h.header.key}: ${h.header.value}`).join(', ') || '-';
@@ -46,7 +42,7 @@ function describe(res) {
 
 async function main() {
   const auth = await authService.start(0, '127.0.0.1');
-  const authUrl = `http://127.0.0.1:${auth.address().port}`;
+  const authUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (auth.address()).port}`;
 
   const config = YAML.parse(readFileSync(path.join(__dirname, '..', 'config', 'example.yaml'), 'utf8'));
   config.grpc.address = '127.0.0.1:0';
@@ -56,16 +52,15 @@ async function main() {
   writeFileSync(configFile, YAML.stringify(config));
 
   const adapter = await AdapterServer.start({ configFile, logger: pino({ level: 'warn' }) });
-  const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: undefined });
-  const { Authorization } = grpc.loadPackageDefinition(def).envoy.service.auth.v3;
-  const client = new Authorization(`127.0.0.1:${adapter.grpcPort}`, grpc.credentials.createInsecure());
-  const check = (req) =>
-    new Promise((resolve, reject) => client.Check(req, { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))));
+  const client = new CheckClient(`127.0.0.1:${adapter.grpcPort}`);
+  /** @param {unknown} req */
+  const check = (req) => client.check(req, 5000);
 
   console.log(`example auth service: ${authUrl}/validateToken (allows /ratings/1, 401 otherwise)`);
   console.log(`adapter: gRPC 127.0.0.1:${adapter.grpcPort}, admin http://127.0.0.1:${adapter.adminPort}`);
   console.log('config: config/example.yaml (whitelist: /healthz, /public/*)\n');
 
+  /** @type {Array<[string, unknown]>} */
   const cases = [
     ['GET /ratings/1', checkRequest('/ratings/1')],
     ['GET /ratings/2', checkRequest('/ratings/2')],

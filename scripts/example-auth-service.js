@@ -9,8 +9,13 @@ const prefix = process.env.AUTH_PREFIX ?? '/validateToken';
 const port = Number(process.env.PORT ?? 8000);
 const host = process.env.HOST ?? '0.0.0.0';
 
+/**
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ */
 function handler(req, res) {
-  const path = req.url.startsWith(prefix) ? req.url.slice(prefix.length) : req.url;
+  const url = req.url ?? '/';
+  const path = url.startsWith(prefix) ? url.slice(prefix.length) : url;
   req.resume();
   if (path.startsWith('/ratings/1')) {
     res.writeHead(200, { 'x-server': 'pythonauth', 'x-user-id': 'reviewer-1' });
@@ -26,6 +31,7 @@ function handler(req, res) {
   res.end(body);
 }
 
+/** @returns {Promise<import('node:http').Server>} */
 function start(listenPort = port, listenHost = host) {
   const server = http.createServer(handler);
   return new Promise((resolve) => server.listen(listenPort, listenHost, () => resolve(server)));
@@ -35,7 +41,7 @@ module.exports = { start, handler };
 
 if (require.main === module) {
   start().then((server) => {
-    const { port: bound } = server.address();
+    const { port: bound } = /** @type {import('node:net').AddressInfo} */ (server.address());
     console.log(`example auth service on ${host}:${bound}, prefix ${prefix}`);
     process.on('SIGTERM', () => server.close(() => process.exit(0)));
   });

@@ -13,26 +13,25 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
-const { parseArgs } = require('node:util');
-const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 
 const ROOT = path.join(__dirname, '..');
-const { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS } = require(path.join(ROOT, 'dist', 'server', 'protos.js'));
+/** @type {typeof import('../src/client')} The types of the source; the code of the build `npm run soak` made. */
+const { CheckClient, checkRequest: envoyCheckRequest } = require(path.join(ROOT, 'dist', 'client'));
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '600' },
-    rate: { type: 'string', default: '200' },
-    sample: { type: 'string', default: '5' },
-    log: { type: 'string' },
-  },
-});
+/** @typedef {import('../src/client').DecodedCheckResponse} DecodedCheckResponse */
+/** @typedef {{ rssMiB: number, fds: number, authSockets: number, loopP99Ms: number }} Sample */
+/** @typedef {{ port: number, readonly openSockets: number, close(): Promise<void> }} SoakAuthService */
+/** @typedef {{ child: import('node:child_process').ChildProcess, grpcPort: number, adminPort: number }} SpawnedAdapter */
+
+const { cliOptions } = require('./lib/cli-options');
+
+const USAGE = 'usage: npm run soak [-- --duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS] [--log FILE]';
+const args = cliOptions(USAGE, { duration: '600', rate: '200', sample: '5', log: undefined });
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
 if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1)) {
-  console.error('usage: soak [--duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS]');
+  console.error(USAGE);
   process.exit(2);
 }
 
@@ -54,23 +53,29 @@ const TOLERANCE = {
   rssMiB: 32,
   fds: CONNECTIONS + 8,
   // p99 of the event-loop delay may at most double, plus 10 ms of scheduling noise on a shared machine.
-  loopP99Ms: (start) => start * 2 + 10,
+  loopP99Ms: (/** @type {number} */ start) => start * 2 + 10,
 };
 
+/** @typedef {{ kind: string, weight: number, expect: (r: DecodedCheckResponse) => boolean }} Mix */
 // Mix by weight: what the auth service does, and what the adapter must answer.
+/** @type {Mix[]} */
 const MIX = [
   { kind: 'allow', weight: 70, expect: (r) => (r.status?.code ?? 0) === 0 && r.ok_response !== undefined },
   { kind: 'deny', weight: 15, expect: (r) => r.status?.code === 16 && r.denied_response?.status?.code === 401 },
   { kind: '5xx', weight: 10, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
   { kind: 'timeout', weight: 5, expect: (r) => r.status?.message === 'unavailable_strict' && r.denied_response?.status?.code === 503 },
 ];
+/** @type {Mix[]} */
 const WHEEL = MIX.flatMap((m) => Array(m.weight).fill(m));
 
+/** @returns {Promise<SoakAuthService>} */
 function startAuthService() {
+  /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set();
+  /** @type {Set<NodeJS.Timeout>} */
   const late = new Set();
   const server = http.createServer((req, res) => {
-    const kind = req.url.split('/')[3];
+    const kind = (req.url ?? '').split('/')[3];
     req.resume();
     if (kind === 'allow') return res.writeHead(200, { 'x-user-id': 'u-1' }).end();
     if (kind === 'deny') return res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('{"error":"invalid_token"}');
@@ -90,20 +95,21 @@ function startAuthService() {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () =>
       resolve({
-        port: server.address().port,
+        port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
         get openSockets() {
           return sockets.size;
         },
         close() {
           for (const t of late) clearTimeout(t);
           for (const s of sockets) s.destroy();
-          return new Promise((r) => server.close(() => r()));
+          return new Promise((r) => server.close(() => r(undefined)));
         },
       }),
     );
   });
 }
 
+/** @param {number} authPort */
 function writeConfig(authPort) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
   const file = path.join(dir, 'config.yaml');
@@ -124,7 +130,11 @@ function writeConfig(authPort) {
   return { dir, file };
 }
 
-/** Spawns the adapter and resolves with its ports once it logs that it is serving. */
+/**
+ * Spawns the adapter and resolves with its ports once it logs that it is serving.
+ * @param {string} configFile
+ * @returns {Promise<SpawnedAdapter>}
+ */
 function startAdapter(configFile) {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'ext-authz-adapter.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -148,6 +158,7 @@ function startAdapter(configFile) {
   });
 }
 
+/** @param {import('node:child_process').ChildProcess} child */
 async function stopAdapter(child) {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -157,46 +168,49 @@ async function stopAdapter(child) {
   clearTimeout(timer);
 }
 
-function checkClient(port) {
-  const def = protoLoader.loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: undefined });
-  const Authorization = grpc.loadPackageDefinition(def).envoy.service.auth.v3.Authorization;
-  return new Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-}
-
+/**
+ * @param {string} kind
+ * @param {number} n
+ */
 function checkRequest(kind, n) {
-  return {
-    attributes: {
-      request: {
-        http: {
-          id: String(n),
-          method: 'GET',
-          path: `/api/${kind}/${n}?q=1`,
-          host: 'shop.example.com',
-          scheme: 'https',
-          headers: { ':authority': 'shop.example.com', ':method': 'GET', ':path': `/api/${kind}/${n}?q=1`, authorization: 'Bearer soak' },
-        },
-      },
-    },
-  };
+  return envoyCheckRequest({
+    id: String(n),
+    path: `/api/${kind}/${n}?q=1`,
+    host: 'shop.example.com',
+    scheme: 'https',
+    headers: { authorization: 'Bearer soak' },
+  });
 }
 
+/**
+ * @param {SpawnedAdapter} adapter
+ * @param {SoakAuthService} auth
+ * @returns {Promise<Sample>}
+ */
 async function sample(adapter, auth) {
   const pid = adapter.child.pid;
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-  const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+  const metrics = await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) =>
+    r.text(),
+  );
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
   return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN };
 }
 
+/** @param {number[]} values */
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * @param {Sample[]} samples
+ * @returns {Sample}
+ */
 function summarize(samples) {
-  const pick = (k) => median(samples.map((s) => s[k]));
+  const pick = (/** @type {keyof Sample} */ k) => median(samples.map((s) => s[k]));
   return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms') };
 }
 
@@ -207,15 +221,20 @@ async function main() {
   }
   const auth = await startAuthService();
   const config = writeConfig(auth.port);
+  /** @type {SpawnedAdapter | undefined} */
   let adapter;
+  /** @type {InstanceType<typeof CheckClient> | undefined} */
   let client;
   const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0 };
   const byKind = Object.fromEntries(MIX.map((m) => [m.kind, 0]));
+  /** @type {Array<Sample & { t: number }>} */
   const samples = [];
+  /** @type {string | undefined} */
   let failure;
   try {
     adapter = await startAdapter(config.file);
-    client = checkClient(adapter.grpcPort);
+    client = new CheckClient(`127.0.0.1:${adapter.grpcPort}`);
+    const raw = client.raw;
     console.error(`soak: ${RATE} checks/s for ${DURATION_S} s (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`);
 
     const started = Date.now();
@@ -226,7 +245,7 @@ async function main() {
       const n = counts.sent++;
       const mix = WHEEL[n % WHEEL.length];
       pending++;
-      client.Check(checkRequest(mix.kind, n), { deadline: Date.now() + 5_000 }, (err, res) => {
+      raw.Check(checkRequest(mix.kind, n), { deadline: Date.now() + 5_000 }, (err, res) => {
         pending--;
         counts.answered++;
         byKind[mix.kind]++;
@@ -237,7 +256,9 @@ async function main() {
         else if (err) counts.errors++;
         else counts.wrong++;
         if (counts.warmupWrong + counts.wrong + counts.errors <= 5) {
-          console.error(`  wrong answer to check ${n} (${mix.kind}) at ${at.toFixed(1)} s: ${err ? err.message : JSON.stringify(res.status)}`);
+          console.error(
+            `  wrong answer to check ${n} (${mix.kind}) at ${at.toFixed(1)} s: ${err ? err.message : JSON.stringify(res.status)}`,
+          );
         }
       });
     };
@@ -260,7 +281,7 @@ async function main() {
         const s = await sample(adapter, auth);
         samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
         console.error(
-          `  t=${String(samples.at(-1).t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
+          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
             `loop p99 ${s.loopP99Ms.toFixed(1)} ms, checks ${counts.answered}`,
         );
         nextSample += SAMPLE_S * 1000;
@@ -291,6 +312,7 @@ async function main() {
     authSockets: CONNECTIONS,
     loopP99Ms: TOLERANCE.loopP99Ms(start.loopP99Ms),
   };
+  /** @type {Array<[string, keyof Sample, number]>} */
   const rows = [
     ['RSS (MiB)', 'rssMiB', 1],
     ['open fds', 'fds', 0],
@@ -298,14 +320,23 @@ async function main() {
     ['event-loop delay p99 (ms)', 'loopP99Ms', 1],
   ];
   const cpu = os.cpus();
-  console.log(`\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s (${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-  console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s (${Object.entries(byKind)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
+  console.log(
+    `machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
   console.log('| measure | start | end | limit | verdict |');
   console.log('|---|---|---|---|---|');
   for (const [label, key, digits] of rows) {
     const ok = endV[key] <= limits[key];
-    if (!ok) failure ??= `${label} grew from ${start[key].toFixed(digits)} to ${endV[key].toFixed(digits)}, past ${limits[key].toFixed(digits)}`;
-    console.log(`| ${label} | ${start[key].toFixed(digits)} | ${endV[key].toFixed(digits)} | ${limits[key].toFixed(digits)} | ${ok ? 'ok' : 'GREW'} |`);
+    if (!ok)
+      failure ??= `${label} grew from ${start[key].toFixed(digits)} to ${endV[key].toFixed(digits)}, past ${limits[key].toFixed(digits)}`;
+    console.log(
+      `| ${label} | ${start[key].toFixed(digits)} | ${endV[key].toFixed(digits)} | ${limits[key].toFixed(digits)} | ${ok ? 'ok' : 'GREW'} |`,
+    );
   }
   console.log(`wrong answers: ${counts.wrong}, RPC errors: ${counts.errors} (and ${counts.warmupWrong} during the warm-up, not failed)`);
   if (counts.wrong > 0 || counts.errors > 0) failure ??= `${counts.wrong} wrong answers and ${counts.errors} RPC errors`;

@@ -1,3 +1,4 @@
+export * from './client';
 export * from './server';
 export * from './translate';
 export * from './config';

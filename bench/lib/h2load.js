@@ -5,14 +5,23 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { CHECK_PATH } = require('./protos');
+const { CHECK_PATH } = require('./check-payload');
 const { start, stop, workDir } = require('./processes');
 
 let runs = 0;
 
 /**
+ * @typedef {{ count: number, p50: number, p99: number, max: number }} Latency
+ * @typedef {ReturnType<typeof parse> & { latency: Latency, error?: undefined }} H2loadResult
+ * @typedef {{ error: string, output: string }} H2loadFailure
+ * @typedef {{ requests: number, rps?: undefined, seconds?: undefined } | { rps: number, seconds: number, requests?: undefined }} Load
+ */
+
+/**
  * `load`: { requests } for a closed-loop run, or { rps, seconds } for a fixed rate (total
  * rate split evenly over the clients). Every run is bounded by `timeoutMs`.
+ * @param {{ port: number, payloadFile: string, clients: number, streams: number, load: Load, timeoutMs: number }} options
+ * @returns {Promise<H2loadResult | H2loadFailure>}
  */
 async function h2load({ port, payloadFile, clients, streams, load, timeoutMs }) {
   const log = path.join(workDir(), `h2load-${++runs}.log`);
@@ -26,8 +35,8 @@ async function h2load({ port, payloadFile, clients, streams, load, timeoutMs }) 
 
   const child = start(`h2load-${runs}`, 'h2load', args, { pipeStdout: true });
   let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (c) => (out += c));
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (/** @type {string} */ c) => (out += c));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -37,14 +46,14 @@ async function h2load({ port, payloadFile, clients, streams, load, timeoutMs }) 
   clearTimeout(timer);
   if (timedOut) return { error: `h2load did not finish within ${timeoutMs / 1000}s`, output: out };
   if (code !== 0) return { error: `h2load exited with ${code}`, output: out };
-  const result = parse(out);
-  result.latency = latencies(log);
+  const result = { ...parse(out), latency: latencies(log) };
   fs.rmSync(log, { force: true });
   return result;
 }
 
+/** @param {string} out */
 function parse(out) {
-  const num = (re) => {
+  const num = (/** @type {RegExp} */ re) => {
     const m = re.exec(out);
     return m ? Number(m[1]) : NaN;
   };
@@ -62,9 +71,14 @@ function parse(out) {
   };
 }
 
-/** p50/p99/max of "microseconds until end of response", the log's third column, in ms. */
+/**
+ * p50/p99/max of "microseconds until end of response", the log's third column, in ms.
+ * @param {string} file
+ * @returns {Latency}
+ */
 function latencies(file) {
   const text = fs.readFileSync(file, 'utf8');
+  /** @type {number[]} */
   const values = [];
   let lineStart = 0;
   while (lineStart < text.length) {
@@ -75,7 +89,8 @@ function latencies(file) {
     lineStart = end + 1;
   }
   const sorted = Float64Array.from(values).sort();
-  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1000 : NaN);
+  const at = (/** @type {number} */ q) =>
+    sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN) / 1000 : NaN;
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 

@@ -23,8 +23,12 @@ function nginxBinary() {
   }
 }
 
+/**
+ * @param {string} prefix
+ * @param {number} port
+ */
 function config(prefix, port) {
-  const tmp = (name) => path.join(prefix, 'tmp', name);
+  const tmp = (/** @type {string} */ name) => path.join(prefix, 'tmp', name);
   return `daemon off;
 master_process on;
 worker_processes 1;
@@ -59,12 +63,17 @@ http {
 `;
 }
 
+/**
+ * @param {number} port
+ * @param {string} urlPath
+ * @returns {Promise<{ status: number | undefined, headers: import('node:http').IncomingHttpHeaders, body: string }>}
+ */
 function get(port, urlPath) {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
+      res.on('data', (/** @type {string} */ c) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
@@ -73,6 +82,10 @@ function get(port, urlPath) {
 }
 
 class Nginx {
+  /**
+   * @param {import('./processes').BenchChild} child
+   * @param {number} port
+   */
   constructor(child, port) {
     this.child = child;
     this.port = port;

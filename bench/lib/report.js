@@ -24,21 +24,45 @@ const ORDER = [
 const OPTIONAL = new Set(['cache', 'coalesce']);
 const GROWTH_NOISE_MB = 10;
 
-const ok = (row) => row && row.failed.length === 0;
-const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+/**
+ * @typedef {import('./measure').Row} Row
+ * @typedef {Record<string, Row | undefined> & { peak?: ReturnType<import('./targets').Target['memory']> }} Rows
+ * @typedef {{
+ *   machine: string, clients: number, streams: number, requests: number, rounds: number, warmup: number,
+ *   rate: number, rateSeconds: number, rateClients: number, rateStreams: number, load: number[], seconds: number,
+ * }} Meta
+ */
 
-/** A cache or coalescing row is only a figure if the accelerator cut the auth calls. */
+/**
+ * @param {Row | undefined} row
+ * @returns {row is Row & { failed: never[] }} a row that holds figures
+ */
+const ok = (row) => row !== undefined && row.failed.length === 0;
+/** A figure, NaN when there is none: `–` in the table, and false in every comparison. */
+const num = (/** @type {number | undefined} */ n) => n ?? NaN;
+const fmt = (/** @type {number | undefined} */ n, digits = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/**
+ * A cache or coalescing row is only a figure if the accelerator cut the auth calls.
+ * @param {string} key
+ * @param {Row & { requestsSent: number }} row
+ */
 function notIntegrated(key, row) {
   return OPTIONAL.has(key) && ok(row) && row.authCalls !== undefined && row.authCalls >= 0.5 * row.requestsSent;
 }
 
+/**
+ * @param {Rows} rows
+ * @param {Meta} meta
+ */
 function render(rows, meta) {
-  const ceiling = ok(rows.ceiling) ? rows.ceiling.reqPerSec : NaN;
+  const ceiling = ok(rows.ceiling) ? num(rows.ceiling.reqPerSec) : NaN;
   // CPU per check is compared like for like: closed-loop rows against the closed-loop ceiling,
   // fixed-rate rows against the ceiling at the same rate (see cpuWindow in measure.js for why
   // CPU is reported next to req/s).
-  const ceilingCpu = ok(rows.ceiling) ? rows.ceiling.cpuUsPerCheck : NaN;
-  const ceilingFixedCpu = ok(rows.ceilingFixed) ? rows.ceilingFixed.cpuUsPerCheck : NaN;
+  const ceilingCpu = ok(rows.ceiling) ? num(rows.ceiling.cpuUsPerCheck) : NaN;
+  const ceilingFixedCpu = ok(rows.ceilingFixed) ? num(rows.ceilingFixed.cpuUsPerCheck) : NaN;
+  /** @type {string[]} */
   const lines = [];
   lines.push(`Machine: ${meta.machine}`);
   lines.push(
@@ -48,7 +72,7 @@ function render(rows, meta) {
   );
   lines.push(
     'CPU µs/check: user + system CPU time of the target (every process and thread) during the h2load run, ' +
-      'divided by the checks; median of the rounds. CPU × ceiling: the ceiling\'s CPU µs/check over the row\'s ' +
+      "divided by the checks; median of the rounds. CPU × ceiling: the ceiling's CPU µs/check over the row's " +
       '(1.00 = as cheap per check as the ceiling; fixed-rate rows against the ceiling at the same rate). ' +
       '× ceiling stays the throughput ratio, which the targets judge; on 2 cores it also carries what h2load and nginx take.',
   );
@@ -58,7 +82,7 @@ function render(rows, meta) {
   let failed = false;
   for (const key of ORDER) {
     const row = rows[key];
-    if (!row) {
+    if (row === undefined) {
       if (OPTIONAL.has(key)) lines.push(`| adapter auth, ${key} | n/a | | | | | | | not run |`);
       continue;
     }
@@ -67,35 +91,46 @@ function render(rows, meta) {
       lines.push(`| ${row.label} | FAILED | | | | | | | ${row.failed.join('; ').replace(/\|/g, '/')} |`);
       continue;
     }
+    /** @type {string[]} */
     const notes = [];
     if (notIntegrated(key, { ...row, requestsSent: meta.requests })) {
       lines.push(`| ${row.label} | n/a | | | | | | ${row.authCalls} | not integrated: every check still called the auth service |`);
       continue;
     }
-    if (row.rounds?.length > 1) notes.push(`rounds ${row.rounds.map((r) => Math.round(r)).join('/')}`);
-    if (row.memory) notes.push(`${row.memory.processes} process${row.memory.processes === 1 ? '' : 'es'}, RSS ${fmt(row.memory.maxRssMb, 0)} MB`);
+    if (row.rounds && row.rounds.length > 1) notes.push(`rounds ${row.rounds.map((r) => Math.round(num(r))).join('/')}`);
+    if (row.memory)
+      notes.push(`${row.memory.processes} process${row.memory.processes === 1 ? '' : 'es'}, RSS ${fmt(row.memory.maxRssMb, 0)} MB`);
     if (key.endsWith('2') && row.memory?.processes === 1) notes.push('workers: 2 not in effect');
     const atRate = key === 'fixed' || key === 'ceilingFixed';
     if (atRate) notes.push(`${row.requests} requests`);
     if (row.belowRate) notes.push(`could not keep ${meta.rate}/s: overloaded`);
     // The auth service's own cost, on the rows that call it.
-    if (Number.isFinite(row.nginxCpuUsPerCheck) && (row.authCalls > 0 || key === 'fixed')) {
+    if (Number.isFinite(row.nginxCpuUsPerCheck) && (num(row.authCalls) > 0 || key === 'fixed')) {
       notes.push(`nginx CPU ${fmt(row.nginxCpuUsPerCheck, 1)} µs/check`);
     }
     if (row.tracing) {
-      notes.push(`${row.tracing.exports} OTLP exports (${fmt(row.tracing.megabytes, 1)} MB) received, ${row.tracing.dropped} spans dropped`);
+      notes.push(
+        `${row.tracing.exports} OTLP exports (${fmt(row.tracing.megabytes, 1)} MB) received, ${row.tracing.dropped} spans dropped`,
+      );
     }
-    const ratio = atRate ? '' : fmt(row.reqPerSec / ceiling);
-    const cpuRatio = fmt((atRate ? ceilingFixedCpu : ceilingCpu) / row.cpuUsPerCheck);
+    const ratio = atRate ? '' : fmt(num(row.reqPerSec) / ceiling);
+    const cpuRatio = fmt((atRate ? ceilingFixedCpu : ceilingCpu) / num(row.cpuUsPerCheck));
     const calls = row.authCalls === undefined ? '' : String(row.authCalls);
     lines.push(
-      `| ${row.label} | ${fmt(row.reqPerSec, 0)} | ${fmt(row.latency.p50)} | ${fmt(row.latency.p99)} | ${ratio} | ` +
+      `| ${row.label} | ${fmt(row.reqPerSec, 0)} | ${fmt(row.latency?.p50)} | ${fmt(row.latency?.p99)} | ${ratio} | ` +
         `${fmt(row.cpuUsPerCheck, 1)} | ${cpuRatio} | ${calls} | ${notes.join('; ')} |`,
     );
   }
-  if (ok(rows.auth) && ok(rows.naive)) lines.push('', `adapter auth / naive: ${fmt(rows.auth.reqPerSec / rows.naive.reqPerSec)}×`);
+  if (ok(rows.auth) && ok(rows.naive))
+    lines.push('', `adapter auth / naive: ${fmt(num(rows.auth.reqPerSec) / num(rows.naive.reqPerSec))}×`);
 
   lines.push('', 'Targets:');
+  /**
+   * @param {string} name
+   * @param {Array<Row | undefined>} deps
+   * @param {string} measured
+   * @param {boolean} pass
+   */
   const target = (name, deps, measured, pass) => {
     if (!deps.every(ok)) return lines.push(`- FAILED ${name}: a run it depends on failed`);
     lines.push(`- ${pass ? 'PASS' : 'MISS'} ${name}: ${measured}`);
@@ -103,23 +138,28 @@ function render(rows, meta) {
   target(
     'bypass ≥ 0.9 × ceiling',
     [rows.bypass, rows.ceiling],
-    `${fmt(rows.bypass?.reqPerSec / ceiling)}×`,
-    rows.bypass?.reqPerSec >= 0.9 * ceiling,
+    `${fmt(num(rows.bypass?.reqPerSec) / ceiling)}×`,
+    num(rows.bypass?.reqPerSec) >= 0.9 * ceiling,
   );
-  target('auth ≥ 0.7 × ceiling', [rows.auth, rows.ceiling], `${fmt(rows.auth?.reqPerSec / ceiling)}×`, rows.auth?.reqPerSec >= 0.7 * ceiling);
+  target(
+    'auth ≥ 0.7 × ceiling',
+    [rows.auth, rows.ceiling],
+    `${fmt(num(rows.auth?.reqPerSec) / ceiling)}×`,
+    num(rows.auth?.reqPerSec) >= 0.7 * ceiling,
+  );
   target(
     'auth ≥ 1.2 × naive',
     [rows.auth, rows.naive],
-    `${fmt(rows.auth?.reqPerSec / rows.naive?.reqPerSec)}×`,
-    rows.auth?.reqPerSec >= 1.2 * rows.naive?.reqPerSec,
+    `${fmt(num(rows.auth?.reqPerSec) / num(rows.naive?.reqPerSec))}×`,
+    num(rows.auth?.reqPerSec) >= 1.2 * num(rows.naive?.reqPerSec),
   );
   target(
     `p99 at ${meta.rate} checks/s < 2 ms`,
     [rows.fixed],
-    `${fmt(rows.fixed?.latency?.p99)} ms on the auth path (ceiling at the same rate: ${ok(rows.ceilingFixed) ? fmt(rows.ceilingFixed.latency.p99) : 'FAILED'} ms)`,
-    rows.fixed?.latency?.p99 < 2 && !rows.fixed.belowRate,
+    `${fmt(rows.fixed?.latency?.p99)} ms on the auth path (ceiling at the same rate: ${ok(rows.ceilingFixed) ? fmt(rows.ceilingFixed.latency?.p99) : 'FAILED'} ms)`,
+    num(rows.fixed?.latency?.p99) < 2 && !rows.fixed?.belowRate,
   );
-  const peak = rows.peak?.maxHwmMb;
+  const peak = num(rows.peak?.maxHwmMb);
   target('RSS < 150 MB', [rows.auth], `peak ${fmt(peak, 0)} MB (VmHWM, workers: 1, after every workers: 1 row)`, peak < 150);
   const trend = rssTrend((rows.fixed?.memorySeries ?? []).map((m) => m.maxRssMb));
   target(
@@ -135,10 +175,11 @@ function render(rows, meta) {
  * Growth of RSS over a run: median of the last third of the samples against the median of the
  * first third. A young generation that fills and empties moves RSS by tens of MB between two
  * single samples; the medians follow what stays.
+ * @param {number[]} series
  */
 function rssTrend(series) {
   const third = Math.max(1, Math.floor(series.length / 3));
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const median = (/** @type {number[]} */ xs) => num([...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]);
   if (series.length === 0) return { start: NaN, end: NaN, growth: NaN };
   const start = median(series.slice(0, third));
   const end = median(series.slice(-third));

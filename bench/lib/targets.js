@@ -6,14 +6,35 @@ const { freePort, start, stop, treeMemory, waitForLine, workDir } = require('./p
 const { waitUntilAnswering } = require('./verify');
 
 const ROOT = path.join(__dirname, '..', '..');
+
+/**
+ * A server under test, started and stoppable.
+ * @typedef {{
+ *   name: string,
+ *   child: import('./processes').BenchChild,
+ *   port: number,
+ *   adminPort?: number,
+ *   stop: () => Promise<void>,
+ *   memory: () => ReturnType<typeof treeMemory>,
+ * }} Target
+ */
+/**
+ * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, bin?: string, env?: Record<string, string> }} AdapterOptions
+ */
 const START_TIMEOUT_MS = 15_000;
 
-/** ceiling-server.js or naive-server.js: they bind an ephemeral port and print it. */
+/**
+ * ceiling-server.js or naive-server.js: they bind an ephemeral port and print it.
+ * @param {string} name
+ * @param {string} script
+ * @param {string[]} [args]
+ * @returns {Promise<Target>}
+ */
 async function startNodeServer(name, script, args = []) {
   const child = start(name, process.execPath, [path.join(ROOT, 'bench', script), ...args], { pipeStdout: true });
   try {
     const [, port] = await waitForLine(child, /listening (\d+)/, START_TIMEOUT_MS);
-    child.stdout.resume();
+    child.stdout?.resume();
     return { name, child, port: Number(port), stop: () => stop(child), memory: () => treeMemory(child.pid) };
   } catch (err) {
     await stop(child);
@@ -24,6 +45,7 @@ async function startNodeServer(name, script, args = []) {
 /**
  * The adapter config the benchmark runs: one rule toward nginx, `/public/*` whitelisted,
  * `x-tenant` forwarded, x-user-id and x-user-role copied back.
+ * @param {AdapterOptions & { grpcPort: number, adminPort: number }} options
  */
 function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false, body = false }) {
   return `grpc: { address: "127.0.0.1:${grpcPort}" }
@@ -49,9 +71,16 @@ ${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    
  */
 const SHIPPED_NODE_FLAGS = require('../../package.json')
   .scripts.start.split(' ')
-  .filter((arg) => arg.startsWith('--max-old-space-size='));
+  .filter((/** @type {string} */ arg) => arg.startsWith('--max-old-space-size='));
 
-/** `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered. */
+/**
+ * `node bin/ext-authz-adapter.js serve` on checked-free ports; ready once a Check is answered.
+ * @param {string} label
+ * @param {AdapterOptions} options
+ * @param {Buffer} readyPayload
+ * @param {import('./verify').Expect} readyExpect
+ * @returns {Promise<Target>}
+ */
 async function startAdapter(label, options, readyPayload, readyExpect) {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const file = path.join(workDir(), `${label}.yaml`);
@@ -62,7 +91,11 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   // `options.bin` runs one target on another build within the same run (BENCH_BASELINE_BIN).
   const bin = options.bin ?? process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
   // Tracing is configured as users do, by OTEL_* variables: none from this shell, only the target's own.
-  const env = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, undefined]));
+  const env = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('OTEL_'))
+      .map((k) => [k, undefined]),
+  );
   const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file], {
     env: { ...env, ...options.env },
   });

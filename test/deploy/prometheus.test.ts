@@ -27,7 +27,6 @@ if (!tools.ok) {
       throw new Error(`CI=true needs prometheus and promtool: ${tools.why}`);
     });
   } else {
-    // eslint-disable-next-line no-console
     console.warn(`test/deploy/prometheus.test.ts skipped: ${tools.why}. CI=true makes this a failure.`);
     test.skip(`real Prometheus checks (skipped: ${tools.why})`, () => undefined);
   }

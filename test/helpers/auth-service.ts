@@ -71,3 +71,11 @@ export function reply(status: number, headers: Record<string, string | string[]>
     res.end(body);
   };
 }
+
+/** An http:// URL on 127.0.0.1 where nothing listens: a port bound and released, so a connection is refused. */
+export async function deadUrl(): Promise<string> {
+  const s = await TestAuthService.start(reply(200));
+  const url = s.url;
+  await s.close();
+  return url;
+}

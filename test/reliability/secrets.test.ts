@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { TestAdapter, configYaml } from '../helpers/adapter';
-import { TestAuthService, reply } from '../helpers/auth-service';
+import { TestAuthService, deadUrl } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
 
 // Secrets never reach a log line, and /config never shows them. The adapter, its auth calls and
@@ -22,13 +22,6 @@ class Lines extends Writable {
     this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
     done();
   }
-}
-
-async function deadUrl(): Promise<string> {
-  const s = await TestAuthService.start(reply(200));
-  const url = s.url;
-  await s.close();
-  return url;
 }
 
 describe('secrets in logs', () => {

@@ -1,7 +1,7 @@
-import http from 'node:http';
+import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { TestAdapter, configYaml, ruleYaml } from '../helpers/adapter';
-import { TestAuthService, reply } from '../helpers/auth-service';
+import { TestAuthService, deadUrl, reply } from '../helpers/auth-service';
 import { checkRequest, deniedHeaders, okHeaders } from '../helpers/check-client';
 
 // Everything here is real: the adapter's gRPC server, a grpc-js client over Envoy's protos,
@@ -221,14 +221,6 @@ describe('the answer to Envoy', () => {
 });
 
 describe('an unavailable auth service', () => {
-  async function deadUrl(): Promise<string> {
-    const s = http.createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return `http://127.0.0.1:${port}`;
-  }
-
   test('connection refused in strict mode denies with statusOnError and no body', async () => {
     const a = await start('    response: { allowedHeaders: [x-user-id] }\n', 'orders', await deadUrl());
     const res = await a.client.check(checkRequest());

@@ -77,7 +77,7 @@ describe('schema', () => {
   });
 
   test('is in the usage, and takes no arguments', async () => {
-    expect((await run(['--help'])).out).toMatch(/^  ext-authz-adapter schema +print the JSON Schema of the config file/m);
+    expect((await run(['--help'])).out).toMatch(/^ {2}ext-authz-adapter schema +print the JSON Schema of the config file/m);
     const r = await run(['schema', '--config', 'config/example.yaml']);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');

@@ -1,32 +1,17 @@
 'use strict';
 /**
- * Envoy's official ext_authz protos (from @grpc/grpc-js-xds/deps), loaded once with
- * proto-loader, and the realistic CheckRequests the benchmark sends.
+ * The realistic CheckRequest the benchmark sends, framed as gRPC for h2load, and the decoding of
+ * its answers. The Check service definition is the package's own client's (src/client).
  */
 const path = require('node:path');
-const protoLoader = require('@grpc/proto-loader');
 
-const DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) => path.join(DEPS, d));
-const SERVICE = 'envoy.service.auth.v3.Authorization';
-const CHECK_PATH = `/${SERVICE}/Check`;
+/** @type {typeof import('../../src/client')} The types of the source; the code of the build `npm run bench` made. */
+const { checkServiceDefinition } = require(path.join(__dirname, '..', '..', 'dist', 'client'));
 
-let definition;
-/** The package definition, as grpc-js servers and clients take it. */
-function authorizationService() {
-  if (!definition) {
-    const pkg = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-      includeDirs: INCLUDE_DIRS,
-    });
-    definition = pkg[SERVICE];
-  }
-  return definition;
-}
+const CHECK_PATH = checkServiceDefinition().Check.path;
+
+/** The Check service definition, as grpc-js servers (the ceiling and naive references) take it. */
+const authorizationService = checkServiceDefinition;
 
 const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLTQyIiwic2NvcGUiOiJvcmRlcnM6cmVhZCJ9.c2lnbmF0dXJl';
 
@@ -34,6 +19,11 @@ const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLT
  * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
  * token, a query string, addresses and an x-request-id; with `body`, a POST carrying it;
  * `extraHeaders` adds to the headers (trace context, say).
+ */
+/**
+ * @param {string} pathAndQuery
+ * @param {string} [body]
+ * @param {Record<string, string>} [extraHeaders]
  */
 function checkRequest(pathAndQuery, body, extraHeaders = {}) {
   const method = body === undefined ? 'GET' : 'POST';
@@ -76,6 +66,7 @@ function checkRequest(pathAndQuery, body, extraHeaders = {}) {
 }
 
 /** The gRPC message framing: 1 byte "not compressed", 4 bytes big-endian length, the bytes. */
+/** @param {Buffer} message */
 function frame(message) {
   const out = Buffer.alloc(5 + message.length);
   out.writeUInt32BE(message.length, 1);
@@ -83,10 +74,19 @@ function frame(message) {
   return out;
 }
 
+/**
+ * @param {string} pathAndQuery
+ * @param {string} [body]
+ * @param {Record<string, string>} [extraHeaders]
+ */
 function encodeCheckRequest(pathAndQuery, body, extraHeaders) {
   return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, body, extraHeaders)));
 }
 
+/**
+ * @param {Buffer} framed
+ * @returns {import('../../src/client').DecodedCheckResponse & { http_response?: string }}
+ */
 function decodeCheckResponse(framed) {
   if (framed.length < 5) throw new Error(`response body of ${framed.length} bytes holds no gRPC message`);
   const len = framed.readUInt32BE(1);
