@@ -1,10 +1,22 @@
-import type { RuleSettings } from '../config';
+import type { RuleSettings, ServiceSettings } from '../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../translate';
-import type { AuthClient } from './auth-client';
+import type { AuthCallResult, AuthClient } from './auth-client';
 import type { Cancellation } from './cancellation';
 import type { ConcurrencyLimit } from './concurrency-limit';
 import { isPersonal } from './sharing-policy';
-import type { CheckSpan } from './tracing';
+
+/**
+ * Told of each call that goes out, and of how it ended (tracing does this). It may send the call
+ * as another request: the same one with its own trace context.
+ */
+export interface AuthCallObserver {
+  startAuthCall(service: ServiceSettings, request: AuthRequest): ObservedAuthCall;
+}
+
+export interface ObservedAuthCall {
+  readonly request: AuthRequest;
+  end(result: AuthCallResult): void;
+}
 
 /** What one auth call did, for metrics and the decision log line. */
 export interface AuthCallRecord {
@@ -40,11 +52,11 @@ export async function exchange(
   limit: ConcurrencyLimit,
   request: AuthRequest,
   cancel: Cancellation | undefined,
-  span: CheckSpan | undefined,
+  observer: AuthCallObserver | undefined,
 ): Promise<Exchange> {
   if (!limit.tryAcquire()) return { outcome: 'overloaded', record: overloadRecord(settings.name) };
-  // Only a call that goes out has a span; a refused one shows as the check's reason.
-  const traced = span?.startAuthCall(settings.service, request);
+  // Only a call that goes out is observed; a refused one shows as the check's reason.
+  const traced = observer?.startAuthCall(settings.service, request);
   let result;
   try {
     result = await client.call(
