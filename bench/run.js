@@ -96,7 +96,7 @@ function preflight() {
     console.error(`missing ${missing.join(' and ')}; install: apt-get update && apt-get install -y nghttp2-client nginx`);
     process.exit(2);
   }
-  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'server', 'cli.js'))) {
+  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'server', 'runtime', 'cli.js'))) {
     console.error('dist/ is missing; run "npm run build" first (npm run bench does)');
     process.exit(2);
   }

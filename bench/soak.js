@@ -27,7 +27,7 @@ const seconds = Number(args.duration);
 const rate = Number(args.rate);
 
 async function main() {
-  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'server', 'cli.js'))) {
+  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'server', 'runtime', 'cli.js'))) {
     console.error('dist/ is missing; run "npm run build" first (npm run bench:soak does)');
     process.exit(2);
   }

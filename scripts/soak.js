@@ -215,7 +215,7 @@ function summarize(samples) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'cli.js'))) {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'runtime', 'cli.js'))) {
     console.error('dist/ is missing; run "npm run build" first (npm run soak does)');
     process.exit(2);
   }

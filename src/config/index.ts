@@ -1,8 +1,12 @@
 export { ConfigError, Issues, formatIssues, keyPath, type ConfigIssue } from './issues';
 export { parseDuration, formatDuration } from './duration';
-export { parseConfigText, parseConfigValue, DEFAULTS } from './parse-config';
+export { BOUNDS, DEFAULTS, type Bound } from './defaults';
+export { parseConfigText, parseConfigValue } from './parse-config';
 export * from './reader';
 export type * from './types';
+export { isHttpToken } from './http-token';
+export { closestName, didYouMean } from './did-you-mean';
+export { readGrpcTls, readServiceTls, type GrpcTlsMaterial, type ServiceTlsMaterial } from './tls-material';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
 export { CONFIG_SCHEMA_FILE } from './schema-file';

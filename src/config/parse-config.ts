@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
+import { BOUNDS, DEFAULTS } from './defaults';
 import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
 import {
@@ -22,31 +23,16 @@ import type {
   MatchMode,
   RawMatch,
   RuleSettings,
+  ServiceMode,
   ServiceSettings,
   ServiceTlsSettings,
 } from './types';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const MATCH_MODES: readonly MatchMode[] = ['all', 'whitelist', 'blacklist', 'complex'];
+const SERVICE_MODES: readonly ServiceMode[] = ['loose', 'strict'];
 const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const HOUR_MS = 3_600_000;
 
-export const DEFAULTS = {
-  grpcAddress: '0.0.0.0:9001',
-  adminAddress: '0.0.0.0:9002',
-  tokenHeader: 'authorization',
-  resultHeader: 'x-mse-external-authz-check-result',
-  timeoutMs: 10_000,
-  statusOnError: 403,
-  maxConcurrent: 1024,
-  connections: 64,
-  maxHeaderBytes: 64 * 1024,
-  bodyMaxBytes: 10 * 1024,
-  responseMaxBodyBytes: 64 * 1024,
-  cacheMaxBytes: 32 * 1024 * 1024,
-  drainDelayMs: 5_000,
-  shutdownTimeoutMs: 15_000,
-} as const;
 
 /**
  * Parses YAML text into settings; `issues` receives every problem, located by key path.
@@ -89,12 +75,12 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
     },
     admin: {
       address: readAddress(admin, 'address', 'admin', issues, DEFAULTS.adminAddress, true),
-      exposeConfig: readBool(admin, 'exposeConfig', 'admin', issues, false),
+      exposeConfig: readBool(admin, 'exposeConfig', 'admin', issues, DEFAULTS.exposeConfig),
     },
-    log: { level: readEnum(log, 'level', 'log', issues, LOG_LEVELS, 'info') },
+    log: { level: readEnum(log, 'level', 'log', issues, LOG_LEVELS, DEFAULTS.logLevel) },
     shutdown: {
-      drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, 0, HOUR_MS),
-      timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, 0, HOUR_MS),
+      drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, BOUNDS.drainDelayMs),
+      timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, BOUNDS.shutdownTimeoutMs),
     },
     workers: parseWorkers(root.workers, issues),
     rules: parseRules(root.rules, issues),
@@ -119,11 +105,12 @@ function readAddress(
 }
 
 function parseWorkers(value: unknown, issues: Issues): number {
-  if (value === undefined || value === null) return 1;
+  const { min, max } = BOUNDS.workers;
+  if (value === undefined || value === null) return DEFAULTS.workers;
   if (value === 'auto') return availableParallelism();
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256) return value;
-  issues.add('workers', `expected a whole number from 1 to 256 or "auto", got ${describe(value)}`);
-  return 1;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  issues.add('workers', `expected a whole number from ${min} to ${max} or "auto", got ${describe(value)}`);
+  return DEFAULTS.workers;
 }
 
 function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSettings | undefined {
@@ -194,25 +181,25 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
 
   return {
     name,
-    enabled: readBool(rule, 'enabled', path, issues, true),
+    enabled: readBool(rule, 'enabled', path, issues, DEFAULTS.enabled),
     service: parseService(rule.service, keyPath(path, 'service'), issues),
     request: {
       tokenHeaders,
-      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, []),
-      maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, 1024, 1024 * 1024),
+      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, DEFAULTS.requestAllowedHeaders),
+      maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, BOUNDS.maxHeaderBytes),
       body: {
-        enabled: readBool(body, 'enabled', bodyPath, issues, false),
-        maxBytes: readInt(body, 'maxBytes', bodyPath, issues, DEFAULTS.bodyMaxBytes, 0, 16 * 1024 * 1024),
+        enabled: readBool(body, 'enabled', bodyPath, issues, DEFAULTS.bodyEnabled),
+        maxBytes: readInt(body, 'maxBytes', bodyPath, issues, DEFAULTS.bodyMaxBytes, BOUNDS.bodyMaxBytes),
       },
     },
     response: {
-      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, []),
+      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders),
       resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
-      maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, 0, 16 * 1024 * 1024),
+      maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, BOUNDS.responseMaxBodyBytes),
     },
     match: parseMatch(rule.match, keyPath(path, 'match'), issues),
     cache: parseCache(rule.cache, keyPath(path, 'cache'), issues),
-    coalesce: readBool(rule, 'coalesce', path, issues, false),
+    coalesce: readBool(rule, 'coalesce', path, issues, DEFAULTS.coalesce),
   };
 }
 
@@ -237,12 +224,12 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
   }
   return {
     url: origin,
-    path: parseServicePath(readString(service, 'path', path, issues, ''), keyPath(path, 'path'), issues),
-    timeoutMs: readDuration(service, 'timeout', path, issues, DEFAULTS.timeoutMs, 1, 10 * 60_000),
-    mode: readEnum(service, 'mode', path, issues, ['loose', 'strict'] as const, 'strict'),
-    statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, 400, 599),
-    maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, 1, 1_000_000),
-    connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, 1, 10_000),
+    path: parseServicePath(readString(service, 'path', path, issues, DEFAULTS.servicePath), keyPath(path, 'path'), issues),
+    timeoutMs: readDuration(service, 'timeout', path, issues, DEFAULTS.timeoutMs, BOUNDS.timeoutMs),
+    mode: readEnum(service, 'mode', path, issues, SERVICE_MODES, DEFAULTS.mode),
+    statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, BOUNDS.statusOnError),
+    maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, BOUNDS.maxConcurrent),
+    connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, BOUNDS.connections),
     tls,
   };
 }
@@ -288,7 +275,7 @@ function parseServiceTls(value: unknown, path: string, issues: Issues): ServiceT
 
 function parseMatch(value: unknown, path: string, issues: Issues): RawMatch {
   const match = readObject(value, path, issues, ['mode', 'conditions', 'permissions']);
-  const mode = readEnum(match, 'mode', path, issues, MATCH_MODES, 'all');
+  const mode = readEnum(match, 'mode', path, issues, MATCH_MODES, DEFAULTS.matchMode);
   // Whether conditions or permissions are present and well-formed is src/matcher's to say.
   if (mode !== 'complex' && match?.permissions !== undefined) {
     issues.add(keyPath(path, 'permissions'), `only used with mode complex; mode is ${mode}`);
@@ -303,8 +290,8 @@ function parseCache(value: unknown, path: string, issues: Issues): CacheSettings
   const cache = readObject(value, path, issues, ['ttl', 'maxEntries', 'maxBytes']);
   if (!cache) return undefined;
   return {
-    ttlMs: readDuration(cache, 'ttl', path, issues, 30_000, 1, 24 * HOUR_MS),
-    maxEntries: readInt(cache, 'maxEntries', path, issues, 10_000, 1, 10_000_000),
-    maxBytes: readInt(cache, 'maxBytes', path, issues, DEFAULTS.cacheMaxBytes, 64 * 1024, 64 * 1024 ** 3),
+    ttlMs: readDuration(cache, 'ttl', path, issues, DEFAULTS.cacheTtlMs, BOUNDS.cacheTtlMs),
+    maxEntries: readInt(cache, 'maxEntries', path, issues, DEFAULTS.cacheMaxEntries, BOUNDS.cacheMaxEntries),
+    maxBytes: readInt(cache, 'maxBytes', path, issues, DEFAULTS.cacheMaxBytes, BOUNDS.cacheMaxBytes),
   };
 }

@@ -1,4 +1,7 @@
 import { parseDuration } from './duration';
+import type { Bound } from './defaults';
+import { didYouMean } from './did-you-mean';
+import { isHttpToken } from './http-token';
 import { Issues, keyPath } from './issues';
 
 /**
@@ -34,7 +37,7 @@ export function readObject(
   }
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      issues.add(keyPath(path, key), `unknown key; expected one of: ${allowed.join(', ')}`);
+      issues.add(keyPath(path, key), `unknown key; expected one of: ${allowed.join(', ')}${didYouMean(key, allowed)}`);
     }
   }
   return value;
@@ -83,8 +86,7 @@ export function readInt(
   path: string,
   issues: Issues,
   def: number,
-  min: number,
-  max: number,
+  { min, max }: Bound,
 ): number {
   const v = obj?.[key];
   if (v === undefined || v === null) return def;
@@ -102,8 +104,7 @@ export function readDuration(
   path: string,
   issues: Issues,
   defMs: number,
-  minMs: number,
-  maxMs: number,
+  { min: minMs, max: maxMs }: Bound,
 ): number {
   const v = obj?.[key];
   if (v === undefined || v === null) return defMs;
@@ -135,8 +136,6 @@ export function readEnum<T extends string>(
   return v as T;
 }
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$/;
-
 /** A list of HTTP header names, lowercased once here so the hot path never lowercases config. */
 export function readHeaderNames(
   obj: RawObject | undefined,
@@ -155,7 +154,7 @@ export function readHeaderNames(
   }
   const out: string[] = [];
   items.forEach((item, i) => {
-    if (typeof item !== 'string' || !HEADER_NAME.test(item)) {
+    if (typeof item !== 'string' || !isHttpToken(item)) {
       issues.add(keyPath(p, i), `expected an HTTP header name (letters, digits, "-"), got ${describe(item)}`);
       return;
     }

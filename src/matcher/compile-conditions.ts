@@ -1,6 +1,6 @@
 import { Issues, describe, keyPath, readList, readObject, type RawObject } from '../config';
 import { HeaderMatcher, headerGetter, type HeaderGetter } from './header-matcher';
-import { StringFieldMatcher } from './leaves';
+import { getPathOnly, StringFieldMatcher } from './leaves';
 import { AndMatcher, ConstMatcher, OrMatcher } from './logical';
 import { NearMissPathMatcher } from './near-miss-path';
 import {
@@ -85,8 +85,6 @@ const getHostName: HeaderGetter = (input: CheckInput) => {
   if (host.endsWith('.')) host = host.slice(0, -1);
   return host.toLowerCase();
 };
-
-const getPathOnly = (input: CheckInput): string => input.pathOnly;
 
 function compileDomain(value: unknown, path: string, issues: Issues): TracedMatcher {
   if (typeof value !== 'string' || !DOMAIN.test(value)) {

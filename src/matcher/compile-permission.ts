@@ -1,7 +1,7 @@
-import { describe, isObject, keyPath, readList, readObject, type Issues } from '../config';
+import { describe, didYouMean, isObject, keyPath, readList, readObject, type Issues } from '../config';
 import { parseCidr } from './cidr';
 import { compileHeaderMatcher } from './header-matcher';
-import { IpRangeMatcher, PortRangeMatcher, StringFieldMatcher } from './leaves';
+import { getPathOnly, IpRangeMatcher, PortRangeMatcher, StringFieldMatcher } from './leaves';
 import { AndMatcher, ConstMatcher, NotMatcher, OrMatcher } from './logical';
 import { compileMetadataMatcher } from './metadata-matcher';
 import { compileStringMatcher } from './string-matcher';
@@ -32,7 +32,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
 
 const invalid = (path: string): TracedMatcher => new ConstMatcher(path, 'invalid', false);
 
-const getPathOnly = (input: CheckInput): string => input.pathOnly;
 const getSni = (input: CheckInput): string => input.sni;
 
 function compileSet(value: unknown, path: string, issues: Issues, kind: 'and_rules' | 'or_rules'): TracedMatcher[] {
@@ -129,7 +128,7 @@ export function compilePermission(value: unknown, path: string, issues: Issues):
       issues.add(keyPath(path, key), UNSUPPORTED[key]);
       known = false;
     } else if (!(SUPPORTED as readonly string[]).includes(key)) {
-      issues.add(keyPath(path, key), `unknown Permission rule; expected one of: ${SUPPORTED.join(', ')}`);
+      issues.add(keyPath(path, key), `unknown Permission rule; expected one of: ${SUPPORTED.join(', ')}${didYouMean(key, SUPPORTED)}`);
       known = false;
     }
   }

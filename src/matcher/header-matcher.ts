@@ -1,4 +1,4 @@
-import { describe, keyPath, readObject, type Issues, type RawObject } from '../config';
+import { describe, isHttpToken, keyPath, readBool, readObject, type Issues, type RawObject } from '../config';
 import {
   anyString,
   compileRegexMatcher,
@@ -26,14 +26,12 @@ const PSEUDO_HEADERS: ReadonlyMap<string, HeaderGetter> = new Map([
   [':scheme', getScheme],
 ]);
 
-const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$/;
-
 /**
  * A header name validated and lowercased once; pseudo-headers read the input's own fields
  * because CheckInput.headers holds none.
  */
 export function headerGetter(name: unknown, path: string, issues: Issues): { name: string; get: HeaderGetter } {
-  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+  if (typeof name !== 'string' || !isHttpToken(name.charCodeAt(0) === 0x3a ? name.slice(1) : name)) {
     issues.add(path, `expected an HTTP header name such as x-env or :authority, got ${describe(name)}`);
     return { name: String(name), get: () => undefined };
   }
@@ -147,16 +145,6 @@ const SPECIFIERS = [
 type Specifier = (typeof SPECIFIERS)[number];
 const HEADER_KEYS = ['name', ...SPECIFIERS, 'invert_match', 'treat_missing_header_as_empty'] as const;
 
-function readFlag(obj: RawObject, key: string, path: string, issues: Issues): boolean {
-  const v = obj[key];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') {
-    issues.add(keyPath(path, key), `expected true or false, got ${describe(v)}`);
-    return false;
-  }
-  return v;
-}
-
 function readText(obj: RawObject, key: string, path: string, issues: Issues, minLen: number): string | undefined {
   const v = obj[key];
   if (typeof v !== 'string' || v.length < minLen) {
@@ -180,8 +168,8 @@ export function compileHeaderMatcher(value: unknown, path: string, issues: Issue
     return new HeaderMatcher(path, 'invalid header', () => undefined, noString('invalid'), false, false);
   }
   const { name, get } = headerGetter(obj.name, keyPath(path, 'name'), issues);
-  const invert = readFlag(obj, 'invert_match', path, issues);
-  const missingAsEmpty = readFlag(obj, 'treat_missing_header_as_empty', path, issues);
+  const invert = readBool(obj, 'invert_match', path, issues, false);
+  const missingAsEmpty = readBool(obj, 'treat_missing_header_as_empty', path, issues, false);
   const given = SPECIFIERS.filter((k) => obj[k] !== undefined);
   if (given.length > 1) {
     issues.add(path, `expected at most one of ${SPECIFIERS.join(', ')}; got ${given.join(' and ')}`);
@@ -195,7 +183,7 @@ export function compileHeaderMatcher(value: unknown, path: string, issues: Issue
       test = anyString('present');
       break;
     case 'present_match': {
-      present = readFlag(obj, spec, path, issues);
+      present = readBool(obj, spec, path, issues, false);
       test = present ? anyString('present') : noString('present_match false');
       break;
     }

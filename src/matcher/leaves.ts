@@ -2,6 +2,9 @@ import type { CheckInput, StringMatcher, TracedMatcher } from './types';
 import type { IpPrefix } from './cidr';
 import { parseIp } from './cidr';
 
+/** The normalized path without its query: what simple `path` conditions and `url_path` match. */
+export const getPathOnly = (input: CheckInput): string => input.pathOnly;
+
 /** A StringMatcher applied to one string field of the input (`url_path`, `requested_server_name`, simple `path`). */
 export class StringFieldMatcher implements TracedMatcher {
   constructor(

@@ -1,4 +1,3 @@
-export { AdapterServer, type StartOptions } from './adapter-server';
-export { main } from './cli';
-export { compileConfig, loadConfigFile, type CompiledRule, type LoadedConfig } from './load-config';
+export { AdapterServer, main, type StartOptions } from './runtime';
+export { compileConfig, compileConfigFile, type CompiledConfig, type CompiledRule } from './check';
 export { authorizationService, EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, PROTO_INCLUDE_DIRS } from './protos';

@@ -1,6 +1,7 @@
-import type { RuleSettings } from '../config';
+import { isHttpToken, type RuleSettings } from '../config';
 import { utf8Bytes, type CheckView } from './check-request';
-import { B3_PREFIX, HOP_BY_HOP, TRACE_HEADERS } from './hop-by-hop';
+import { HOP_BY_HOP } from './hop-by-hop';
+import { B3_PREFIX, TRACE_HEADERS } from './trace-headers';
 import type { AuthRequest } from './types';
 
 export type AuthRequestResult =
@@ -13,7 +14,6 @@ export type AuthRequestResult =
    */
   | { readonly ok: false; readonly tooLarge: string };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII only: no space, no control character, nothing a parser could split on.
 const PATH_CHARS = /^[\x21-\x7e]*$/;
 // Field values may hold tab, space and obs-text, never CR, LF or NUL (RFC 9110 §5.5).
@@ -28,7 +28,7 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
  */
 export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthRequestResult {
   const { input } = view;
-  if (!TOKEN.test(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
+  if (!isHttpToken(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 
   const original = input.pathSafe ? input.path : view.rawPath;
   if (original.charCodeAt(0) !== 0x2f) return { ok: false, invalid: 'path is empty or does not start with "/"' };
@@ -49,7 +49,7 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
   const copy = (name: string): string | undefined => {
     const text = src.get(name);
     if (text === undefined || HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length') return undefined;
-    if (!TOKEN.test(name)) return 'a header name is not an HTTP token';
+    if (!isHttpToken(name)) return 'a header name is not an HTTP token';
     const value = opaque?.get(name) ?? utf8Bytes(text);
     if (BAD_VALUE.test(value)) return `header ${name} holds a control character`;
     headers[name] = value;

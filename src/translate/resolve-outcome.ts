@@ -1,5 +1,5 @@
 import type { RuleSettings } from '../config';
-import { FAILURE_MODE_HEADER } from './hop-by-hop';
+import { FAILURE_MODE_HEADER } from './failure-mode-header';
 import type { AuthOutcome, Decision } from './types';
 
 const EMPTY = Buffer.alloc(0);

@@ -22,22 +22,24 @@ export interface AuthResponse {
 }
 
 /**
- * Reasons are string constants reused as metric labels and log fields.
+ * Reasons are string constants reused as metric labels and log fields, narrowed per variant of
+ * Decision so that an allow cannot carry a denial's reason.
  * `unavailable_*` are what the rule's mode made of an unreachable auth service; `overloaded` is
- * the adapter's own bound (`service.maxConcurrent`), which no mode lets through.
+ * the adapter's own bound (`service.maxConcurrent`), which no mode lets through; `cancelled` is a
+ * check whose caller (Envoy) went away before it was answered, never the auth service's failure.
  */
-export type Reason =
-  | 'bypass'
-  | 'auth_allowed'
+export type AllowReason = 'bypass' | 'auth_allowed' | 'unavailable_loose';
+export type DenyReason =
   | 'auth_denied'
   | 'result_header_false'
-  | 'unavailable_loose'
   | 'unavailable_strict'
   | 'unknown_rule'
   | 'invalid_request'
   | 'request_too_large'
   | 'overloaded'
+  | 'cancelled'
   | 'internal_error';
+export type Reason = AllowReason | DenyReason;
 
 /**
  * Why an auth call did not bring an answer; metric label `kind`. `overload` and
@@ -62,14 +64,14 @@ export type AuthOutcome =
 export type Decision =
   | {
       readonly kind: 'allow';
-      readonly reason: Reason;
+      readonly reason: AllowReason;
       readonly rule: string;
       readonly headersToSet: HeaderList;
       readonly headersToRemove: readonly string[];
     }
   | {
       readonly kind: 'deny';
-      readonly reason: Reason;
+      readonly reason: DenyReason;
       readonly rule: string;
       readonly status: number;
       readonly headers: HeaderList;

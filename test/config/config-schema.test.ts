@@ -264,6 +264,19 @@ describe('defaults', () => {
       cacheMaxBytes: schemaDefault('rules.0.cache.maxBytes'),
       drainDelayMs: ms('shutdown.drainDelay'),
       shutdownTimeoutMs: ms('shutdown.timeout'),
+      exposeConfig: schemaDefault('admin.exposeConfig'),
+      logLevel: schemaDefault('log.level'),
+      workers: schemaDefault('workers'),
+      enabled: schemaDefault('rules.0.enabled'),
+      servicePath: schemaDefault('rules.0.service.path'),
+      mode: schemaDefault('rules.0.service.mode'),
+      requestAllowedHeaders: schemaDefault('rules.0.request.allowedHeaders'),
+      bodyEnabled: schemaDefault('rules.0.request.body.enabled'),
+      responseAllowedHeaders: schemaDefault('rules.0.response.allowedHeaders'),
+      matchMode: schemaDefault('rules.0.match.mode'),
+      cacheTtlMs: ms('rules.0.cache.ttl'),
+      cacheMaxEntries: schemaDefault('rules.0.cache.maxEntries'),
+      coalesce: schemaDefault('rules.0.coalesce'),
     };
     expect(fromSchema).toEqual(DEFAULTS);
   });

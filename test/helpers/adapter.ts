@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AdapterServer } from '../../src/server/adapter-server';
+import { AdapterServer } from '../../src/server/runtime/adapter-server';
 import { CheckClient } from './check-client';
 
 /** A rule's YAML with the test's auth service; `extra` is merged into the rule text verbatim. */
@@ -28,12 +28,13 @@ export class TestAdapter {
     readonly configFile: string,
   ) {}
 
-  static async start(yaml: string, options: { watch?: boolean; logger?: pino.Logger } = {}): Promise<TestAdapter> {
+  static async start(yaml: string, options: { watch?: boolean; logger?: pino.Logger; clock?: () => number } = {}): Promise<TestAdapter> {
     const configFile = writeConfig(yaml);
     const server = await AdapterServer.start({
       configFile,
       watch: options.watch,
       logger: options.logger ?? pino({ level: 'silent' }),
+      clock: options.clock,
     });
     return new TestAdapter(server, new CheckClient(`127.0.0.1:${server.grpcPort}`), configFile);
   }

@@ -1,12 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type http from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, deadUrl } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
+import { TestCa } from '../helpers/test-ca';
 
 // Secrets never reach a log line, and /config never shows them. The adapter, its auth calls and
 // the auth service are real; only the log destination is a stream the test reads.
@@ -88,19 +87,15 @@ describe('secrets in logs', () => {
 });
 
 describe('/config', () => {
-  function tlsFiles(): { dir: string; key: string; cert: string; ca: string } {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ext-authz-secrets-'));
-    const file = (name: string, text: string): string => {
-      const f = path.join(dir, name);
-      writeFileSync(f, text);
-      return f;
-    };
-    return {
-      dir,
-      key: file('client.key', '-----BEGIN PRIVATE KEY-----\nKEY-MATERIAL-5e11\n-----END PRIVATE KEY-----\n'),
-      cert: file('client.crt', '-----BEGIN CERTIFICATE-----\nCERT-MATERIAL\n-----END CERTIFICATE-----\n'),
-      ca: file('ca.crt', '-----BEGIN CERTIFICATE-----\nCA-MATERIAL\n-----END CERTIFICATE-----\n'),
-    };
+  /**
+   * Real PEM files: a config whose TLS material cannot be parsed is refused at load. `keyBody` is
+   * a line of the private key's base64, the secret that must never show.
+   */
+  function tlsFiles(): { key: string; cert: string; ca: string; keyBody: string } {
+    const ca = TestCa.create('secrets-ca');
+    const leaf = ca.issue('client');
+    const keyBody = leaf.key.toString('utf8').split('\n')[1];
+    return { key: leaf.keyFile, cert: leaf.certFile, ca: ca.pem.certFile, keyBody };
   }
 
   function tlsRule(files: ReturnType<typeof tlsFiles>): string {
@@ -135,7 +130,7 @@ describe('/config', () => {
       expect(body.rules[0].name).toBe('mtls');
       expect(body.rules[0].service.url).toBe('https://127.0.0.1:1');
       expect(body.rules[0].service.tls.key).not.toBe(files.key);
-      for (const secret of ['KEY-MATERIAL-5e11', 'PRIVATE KEY', files.key]) expect(text).not.toContain(secret);
+      for (const secret of [files.keyBody, 'PRIVATE KEY', files.key]) expect(text).not.toContain(secret);
     } finally {
       await adapter.close();
     }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ConfigError } from '../../src/config';
-import { loadConfigFile } from '../../src/server/load-config';
+import { compileConfigFile } from '../../src/server/check/compile-config';
 import { TestAdapter, configYaml, writeConfig } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
@@ -20,8 +20,7 @@ class Lines extends Writable {
 
 async function loadError(yaml: string): Promise<string> {
   try {
-    const config = await loadConfigFile(writeConfig(yaml));
-    await Promise.all(config.rules.map((r) => r.client.destroy()));
+    await compileConfigFile(writeConfig(yaml));
   } catch (err) {
     if (err instanceof ConfigError) return err.message;
     throw err;

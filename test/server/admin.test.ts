@@ -1,6 +1,6 @@
 import http from 'node:http';
 import pino from 'pino';
-import { AdapterServer } from '../../src/server/adapter-server';
+import { AdapterServer } from '../../src/server/runtime/adapter-server';
 import { TestAdapter, configYaml, ruleYaml, writeConfig } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { httpGet } from '../helpers/prom-text';

@@ -1,6 +1,7 @@
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, type AuthHandler } from '../helpers/auth-service';
 import { checkRequest, okHeaders } from '../helpers/check-client';
+import { until } from '../helpers/until';
 import { scrape, sumOf } from '../helpers/prom-text';
 
 // The decision cache and coalescing through the real server and a real auth service.
@@ -30,10 +31,18 @@ afterEach(async () => {
   await auth.close();
 });
 
-function start(ruleExtra: string): Promise<TestAdapter> {
+function start(ruleExtra: string, clock?: () => number): Promise<TestAdapter> {
   return TestAdapter.start(
     configYaml(`  - name: c\n    service: { url: "${auth.url}" }\n    response: { allowedHeaders: [x-user-id] }\n${ruleExtra}`),
+    { clock },
   ).then((a) => (adapter = a));
+}
+
+/** Holds every auth request until the test releases it, answering as `byToken` then. */
+function holdRequests(): { held: Array<() => void> } {
+  const held: Array<() => void> = [];
+  auth.handler = (req, res) => held.push(() => byToken(req, res));
+  return { held };
 }
 
 const as = (token: string, path = '/orders') => checkRequest({ path, headers: { authorization: `Bearer ${token}` } });
@@ -68,9 +77,14 @@ describe('decision cache', () => {
   });
 
   test('entries expire after the ttl', async () => {
-    const a = await start('    cache: { ttl: 150ms }\n');
+    // The caches' clock is the test's: time passes when the test says so, however loaded the machine.
+    let now = 0;
+    const a = await start('    cache: { ttl: 150ms }\n', () => now);
     await a.client.check(as('good-alice'));
-    await new Promise((r) => setTimeout(r, 300));
+    now = 149;
+    await a.client.check(as('good-alice'));
+    expect(auth.received).toHaveLength(1);
+    now = 150;
     await a.client.check(as('good-alice'));
     expect(auth.received).toHaveLength(2);
   });
@@ -116,19 +130,26 @@ describe('decision cache', () => {
 describe('coalescing', () => {
   test('N concurrent identical checks make one auth call and all get its answer', async () => {
     const N = 10;
-    // Hold the answer until every check has had time to arrive, bounded by a timer.
-    auth.handler = (req, res) =>
-      setTimeout(() => byToken(req, res), 300);
+    // The answer is held until every other check has joined the one call.
+    const { held } = holdRequests();
     const a = await start('    coalesce: true\n');
-    const answers = await Promise.all(Array.from({ length: N }, () => a.client.check(as('good-carol'))));
+    const pending = Promise.all(Array.from({ length: N }, () => a.client.check(as('good-carol'))));
+    const coalescer = a.server.current.rules[0].coalescer!;
+    await until('every check to join the one call', () => held.length === 1 && coalescer.sharedCount === N - 1);
+    held[0]();
+    const answers = await pending;
     expect(auth.received).toHaveLength(1);
     for (const res of answers) expect(okHeaders(res)).toEqual({ 'x-user-id': 'carol' });
   });
 
   test('different tokens are not coalesced', async () => {
-    auth.handler = (req, res) => setTimeout(() => byToken(req, res), 100);
+    // Both are held until both reached the service: in flight together, yet not shared.
+    const { held } = holdRequests();
     const a = await start('    coalesce: true\n');
-    const [x, y] = await Promise.all([a.client.check(as('good-x')), a.client.check(as('good-y'))]);
+    const pending = Promise.all([a.client.check(as('good-x')), a.client.check(as('good-y'))]);
+    await until('both calls to reach the auth service', () => held.length === 2);
+    for (const release of held) release();
+    const [x, y] = await pending;
     expect(okHeaders(x)).toEqual({ 'x-user-id': 'x' });
     expect(okHeaders(y)).toEqual({ 'x-user-id': 'y' });
     expect(auth.received).toHaveLength(2);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CONFIG_SCHEMA_FILE } from '../../src/config';
-import { main } from '../../src/server/cli';
+import { main } from '../../src/server/runtime/cli';
 import { TestAdapter, configYaml, ruleYaml, writeConfig } from '../helpers/adapter';
 
 /** Runs the CLI in-process and captures what it writes. */
@@ -64,8 +64,45 @@ describe('validate', () => {
 
   test('requires --config', async () => {
     const r = await run(['validate']);
-    expect(r.code).toBe(1);
+    // Exit 2, not 1: a command line that cannot run is a usage error (issue 13).
+    expect(r.code).toBe(2);
     expect(r.err).toContain('missing --config FILE');
+  });
+});
+
+describe('a command line that cannot run as written', () => {
+  test.each([
+    ['a misspelt option', ['validate', '--confg', 'x'], "Unknown option '--confg'"],
+    ['an option without its value', ['validate', '--config'], "--config <value>' argument missing"],
+    ['an unknown option of explain', ['explain', '--config', 'x', '--verbose'], "Unknown option '--verbose'"],
+    ['an unknown command', ['valdate', '--config', 'x'], 'unknown command "valdate"'],
+  ])('%s prints the usage and exits 2, without a stack trace', async (_name, args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain('Usage:');
+    expect(r.err).not.toMatch(/TypeError|\n\s+at /);
+  });
+});
+
+describe('validate refuses what serve refuses', () => {
+  const notPem = writeConfig('not a certificate\n');
+  test.each([
+    ['grpc.tls files that are not PEM', `grpc: { tls: { cert: "${notPem}", key: "${notPem}" } }\n`, 'grpc.tls: the certificate, key or client CA cannot be used'],
+    [
+      'a service.tls CA that is not PEM',
+      '',
+      'rules[0].service.tls: the CA, certificate or key cannot be used',
+      `    service: { url: "https://auth:8443", tls: { ca: "${notPem}" } }`,
+    ],
+  ])('%s', async (_name, top, message, service = '    service: { url: "http://auth:8000" }') => {
+    const file = writeConfig(`${top}rules:\n  - name: a\n${service}\n`);
+    const validated = await run(['validate', '--config', file]);
+    expect(validated.code).toBe(1);
+    expect(validated.err).toContain(message);
+    const served = await run(['serve', '--config', file]);
+    expect(served.code).toBe(1);
+    expect(served.err).toContain(message);
   });
 });
 

@@ -1,8 +1,8 @@
 import type http from 'node:http';
 import { parseConfigValue, Issues, type ServiceSettings } from '../../src/config';
-import { AuthClient, type AuthCallResult } from '../../src/server/auth-client';
-import { Coalescer } from '../../src/server/coalescer';
-import { decisionKey } from '../../src/server/decision-cache';
+import { AuthClient, type AuthCallResult } from '../../src/server/auth-client/auth-client';
+import { Coalescer } from '../../src/server/auth-client/coalescer';
+import { decisionKey } from '../../src/server/auth-client/decision-cache';
 import type { AuthRequest } from '../../src/translate';
 import { TestAuthService } from '../helpers/auth-service';
 

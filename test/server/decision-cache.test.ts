@@ -1,4 +1,4 @@
-import { DecisionCache, decisionKey, freshnessMs } from '../../src/server/decision-cache';
+import { DecisionCache, decisionKey, freshnessMs } from '../../src/server/auth-client/decision-cache';
 import type { AuthOutcome, AuthRequest } from '../../src/translate';
 
 /** A settable monotonic clock, so expiry is tested without waiting. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { MAX_PENDING_LOG_BYTES } from '../../src/server/logger';
+import { MAX_PENDING_LOG_BYTES } from '../../src/server/observability/logger';
 import { builtCli } from '../helpers/cli-process';
 
 const LINES = 60_000;
@@ -12,7 +12,7 @@ const MESSAGE = 'x'.repeat(200);
  * reports what it dropped and its heap on stderr, and the test then drains stdout so it can exit.
  */
 function logIntoStalledPipe(): Promise<{ dropped: number; heapUsed: number; received: number; receivedBytes: number; code: number | null }> {
-  const logger = path.join(path.dirname(builtCli()), '..', 'dist', 'server', 'logger.js');
+  const logger = path.join(path.dirname(builtCli()), '..', 'dist', 'server', 'observability', 'logger.js');
   const script = `
     const { createLogger } = require(${JSON.stringify(logger)});
     let dropped = 0;

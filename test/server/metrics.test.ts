@@ -84,8 +84,8 @@ test('after allowed, denied and failed checks the scraped counters match what wa
       'api denied auth_denied 2',
       'api denied result_header_false 1',
       'api denied unavailable_strict 2',
-      // No rule needed authentication, so none decided: the rule label is empty.
-      ' allowed bypass 2',
+      // The one rule in scope (pinned) did not need authentication: the bypass carries its name (issue 13).
+      'api allowed bypass 2',
       'down allowed unavailable_loose 2',
       'slow denied unavailable_strict 1',
       'nope denied unknown_rule 1',

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../src/config';
-import { readTracingEnv } from '../../../src/server/tracing';
+import { readTracingEnv } from '../../../src/server/observability';
 
 const ON = { OTEL_TRACES_EXPORTER: 'otlp' };
 

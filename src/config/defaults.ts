@@ -1,0 +1,62 @@
+import type { LogLevel, MatchMode, ServiceMode } from './types';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/**
+ * Every default a config key takes when it is left out. The configuration reference's table of
+ * defaults is checked against this object by test/config/defaults.test.ts.
+ */
+export const DEFAULTS = {
+  grpcAddress: '0.0.0.0:9001',
+  adminAddress: '0.0.0.0:9002',
+  exposeConfig: false,
+  logLevel: 'info' as LogLevel,
+  workers: 1,
+  drainDelayMs: 5_000,
+  shutdownTimeoutMs: 15_000,
+  enabled: true,
+  servicePath: '',
+  timeoutMs: 10_000,
+  mode: 'strict' as ServiceMode,
+  statusOnError: 403,
+  maxConcurrent: 1024,
+  connections: 64,
+  tokenHeader: 'authorization',
+  requestAllowedHeaders: [] as readonly string[],
+  maxHeaderBytes: 64 * KIB,
+  bodyEnabled: false,
+  bodyMaxBytes: 10 * KIB,
+  responseAllowedHeaders: [] as readonly string[],
+  resultHeader: 'x-mse-external-authz-check-result',
+  responseMaxBodyBytes: 64 * KIB,
+  matchMode: 'all' as MatchMode,
+  cacheTtlMs: 30_000,
+  cacheMaxEntries: 10_000,
+  cacheMaxBytes: 32 * MIB,
+  coalesce: false,
+} as const;
+
+export interface Bound {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The range each numeric key accepts; durations in milliseconds. */
+export const BOUNDS = {
+  workers: { min: 1, max: 256 },
+  drainDelayMs: { min: 0, max: HOUR_MS },
+  shutdownTimeoutMs: { min: 0, max: HOUR_MS },
+  timeoutMs: { min: 1, max: 10 * MINUTE_MS },
+  statusOnError: { min: 400, max: 599 },
+  maxConcurrent: { min: 1, max: 1_000_000 },
+  connections: { min: 1, max: 10_000 },
+  maxHeaderBytes: { min: KIB, max: MIB },
+  bodyMaxBytes: { min: 0, max: 16 * MIB },
+  responseMaxBodyBytes: { min: 0, max: 16 * MIB },
+  cacheTtlMs: { min: 1, max: 24 * HOUR_MS },
+  cacheMaxEntries: { min: 1, max: 10_000_000 },
+  cacheMaxBytes: { min: 64 * KIB, max: 64 * 1024 * MIB },
+} as const satisfies Record<string, Bound>;

@@ -1,0 +1,90 @@
+import type { RuleSettings, ServiceSettings } from '../../config';
+import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../../translate';
+import type { AuthCallResult, AuthCaller } from './auth-client';
+import type { Cancellation } from './cancellation';
+import type { ConcurrencyLimit } from './concurrency-limit';
+import { isPersonal } from './sharing-policy';
+
+/**
+ * Told of each call that goes out, and of how it ended (tracing does this). It may send the call
+ * as another request: the same one with its own trace context.
+ */
+export interface AuthCallObserver {
+  startAuthCall(service: ServiceSettings, request: AuthRequest): ObservedAuthCall;
+}
+
+export interface ObservedAuthCall {
+  readonly request: AuthRequest;
+  end(result: AuthCallResult): void;
+}
+
+/** What one auth call did, for metrics and the decision log line. */
+export interface AuthCallRecord {
+  readonly rule: string;
+  readonly status?: number;
+  readonly unavailable?: string;
+  readonly elapsedMs: number;
+  /** Answered from the decision cache, or by joining an identical call in flight. */
+  readonly shared?: 'cache' | 'coalesced';
+}
+
+/**
+ * One round trip to the auth service, interpreted. `cancelled`, `invalid_request` and
+ * `overloaded` are not outcomes of the service: nobody is listening any more, the HTTP client
+ * refused the request, or the rule's own bound on calls in flight was reached.
+ */
+export interface Exchange {
+  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
+  readonly record?: AuthCallRecord;
+  readonly cacheControl?: string | string[];
+  /** The answer sets a cookie (see sharing-policy.ts). */
+  readonly personal?: boolean;
+}
+
+/** The record of a call refused at the rule's bound; counted with the auth service errors as `overload`. */
+function overloadRecord(rule: string): AuthCallRecord {
+  return { rule, unavailable: 'overload', elapsedMs: 0 };
+}
+
+export async function exchange(
+  settings: RuleSettings,
+  client: AuthCaller,
+  limit: ConcurrencyLimit,
+  request: AuthRequest,
+  cancel: Cancellation | undefined,
+  observer?: AuthCallObserver,
+): Promise<Exchange> {
+  if (!limit.tryAcquire()) return { outcome: 'overloaded', record: overloadRecord(settings.name) };
+  // Only a call that goes out is observed; a refused one shows as the check's reason.
+  const traced = observer?.startAuthCall(settings.service, request);
+  let result;
+  try {
+    result = await client.call(
+      traced ? traced.request : request,
+      { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes },
+      cancel,
+    );
+  } finally {
+    limit.release();
+  }
+  traced?.end(result);
+  if (!result.ok) {
+    if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };
+    return {
+      outcome: { kind: 'unavailable', cause: result.cause },
+      record: { rule: settings.name, unavailable: result.cause, elapsedMs: result.elapsedMs },
+    };
+  }
+  const outcome = interpretAuthResponse(settings.response, result.response);
+  return {
+    outcome,
+    record: {
+      rule: settings.name,
+      status: result.response.status,
+      unavailable: outcome.kind === 'unavailable' ? outcome.cause : undefined,
+      elapsedMs: result.elapsedMs,
+    },
+    cacheControl: result.response.headers['cache-control'],
+    personal: isPersonal(result.response.headers),
+  };
+}

@@ -1,0 +1,33 @@
+import type { UnavailableKind } from '../../translate';
+
+/**
+ * What an undici error says about a call: the HTTP client refused the request
+ * (`invalid_request`, never the service's fault), or how the service was unavailable.
+ */
+export function classify(err: unknown): UnavailableKind | 'invalid_request' {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    // undici refused to send the request (a header it cannot write): never the service's fault,
+    // so never "unavailable", which loose mode would let through.
+    case 'UND_ERR_INVALID_ARG':
+      return 'invalid_request';
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'reset';
+    default:
+      // A certificate the service presents and we refuse is a failure to connect, not a bad answer.
+      return /CERT|TLS|SSL/.test(code) ? 'connect' : 'protocol';
+  }
+}

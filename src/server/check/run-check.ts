@@ -1,0 +1,99 @@
+import { DEFAULTS } from '../../config';
+import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMessage, type Decision } from '../../translate';
+import { askAuthService } from './ask-auth-service';
+import type { AuthCallRecord, Cancellation } from '../auth-client';
+import type { CallMetadata, CheckSpan, CheckTracer } from '../observability';
+import {
+  deny,
+  INTERNAL_ERROR_STATUS,
+  INVALID_ATTRIBUTES_STATUS,
+  INVALID_REQUEST_STATUS,
+  METHOD_NOT_ALLOWED_STATUS,
+  OVERLOADED_HEADERS,
+  OVERLOADED_STATUS,
+  TOO_LARGE_STATUS,
+} from './denials';
+import { AllowMerge } from './merge-allows';
+import { selectRules } from './select-rules';
+import type { ServingConfig } from './serving-config';
+
+export interface CheckResult {
+  readonly decision: Decision;
+  readonly requestId: string;
+  readonly calls: readonly AuthCallRecord[];
+  /** Set with reason `internal_error`: what the adapter failed on, for the log. */
+  readonly error?: unknown;
+}
+
+/**
+ * One Check, step by step. Each step is a named function in its own file; the first denial ends
+ * the check, and the allows of every rule in scope are merged. Never rejects: a bug in any step
+ * is an `internal_error` denial that keeps the request id. With a `tracer` (tracing on) the
+ * check is a span continuing the request's trace, found in its headers or else the call's
+ * `metadata`; without one, no tracing work is done at all.
+ */
+export async function runCheck(
+  config: ServingConfig,
+  msg: CheckRequestMessage,
+  cancel: Cancellation,
+  tracer?: CheckTracer,
+  metadata?: CallMetadata,
+): Promise<CheckResult> {
+  let requestId = '';
+  const calls: AuthCallRecord[] = [];
+  let span: CheckSpan | undefined;
+  const result = (decision: Decision, error?: unknown): CheckResult => {
+    span?.end(decision, calls, error);
+    return { decision, requestId, calls };
+  };
+  try {
+    // 1. Read the request (translate/check-request.ts).
+    const view = readCheckRequest(msg);
+    if (tracer) span = tracer.startCheck('invalid' in view ? undefined : view.input.headers, metadata);
+    if ('invalid' in view) return result(deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS));
+    requestId = view.requestId;
+
+    // 2. Select the rules in scope (select-rules.ts).
+    const rules = selectRules(config, view.ruleName);
+    if (!rules) return result(deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError));
+
+    const allows = new AllowMerge(config.vouchedHeaders, rules);
+    for (const rule of rules) {
+      const { settings } = rule;
+      // 3. Match: does this rule need authentication for this request (matcher/)?
+      if (!rule.matcher.needsAuth(view.input)) continue;
+
+      // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
+      // for CONNECT and wait on it until the timeout: never an answer, so never sent.
+      if (view.input.method.toUpperCase() === 'CONNECT') {
+        return result(deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS));
+      }
+      const built = buildAuthRequest(settings, view);
+      if (!built.ok) {
+        if ('invalid' in built) return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
+        // Counted with the bound's kind, but denied in every mode: only the client can cause it.
+        calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
+        return result(deny('request_too_large', settings.name, TOO_LARGE_STATUS));
+      }
+
+      // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
+      const answer = await askAuthService(rule, built.request, cancel, calls, span);
+      // Nobody is listening any more: fail closed, and count it as the caller's doing.
+      if (answer === 'cancelled') return result(deny('cancelled', settings.name, settings.service.statusOnError));
+      // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
+      if (answer === 'invalid_request') return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
+      // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
+      if (answer === 'overloaded') return result(deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
+
+      // 6. Apply the rule's mode (translate/resolve-outcome.ts).
+      const decision = resolveOutcome(settings, answer);
+      if (decision.kind === 'deny') return result(decision);
+
+      // 7. Merge this rule's allow with the others' (merge-allows.ts).
+      allows.add(decision);
+    }
+    return result(allows.decision());
+  } catch (error) {
+    return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS), error), error };
+  }
+}
