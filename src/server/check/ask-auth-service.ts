@@ -44,7 +44,8 @@ export async function askAuthService(
     calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
     return cached;
   }
-  const call = (signal: Cancellation | undefined): Promise<Exchange> => exchange(settings, rule.client, rule.limit, request, signal, observer);
+  const call = (signal: Cancellation | undefined): Promise<Exchange> =>
+    exchange(settings, rule.client, rule.limit, request, signal, observer);
   let joined = false;
   let result: Exchange;
   if (coalescer) {
