@@ -9,4 +9,5 @@ export { closestName, didYouMean } from './did-you-mean';
 export { readGrpcTls, readServiceTls, type GrpcTlsMaterial, type ServiceTlsMaterial } from './tls-material';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
+export { checkCaFile, checkCertAndKey, readCertificates, validityProblem, type PemFile } from './tls-checks';
 export { CONFIG_SCHEMA_FILE } from './schema-file';

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { Issues, keyPath } from './issues';
+import { checkCaFile, checkCertAndKey } from './tls-checks';
 import type { AdapterSettings, RuleSettings } from './types';
 
 /** The gRPC listener's certificate, key and (for mTLS) client CA, as read from `grpc.tls`. */
@@ -20,10 +21,11 @@ export interface ServiceTlsMaterial {
 }
 
 /**
- * Reads and parses `grpc.tls`. A key that does not match its certificate, or a file that is not
- * PEM, would make grpc-js drop every new connection, so it is a config error like any other.
+ * Reads and checks `grpc.tls` as TLS material at `now` (tls-checks.ts). A key that does not match
+ * its certificate, an expired certificate or a client CA with no usable certificate would make
+ * grpc-js refuse every new connection, so each is a config error like any other.
  */
-export async function readGrpcTls(settings: AdapterSettings, issues: Issues): Promise<GrpcTlsMaterial | undefined> {
+export async function readGrpcTls(settings: AdapterSettings, issues: Issues, now: Date): Promise<GrpcTlsMaterial | undefined> {
   const tls = settings.grpc.tls;
   if (!tls) return undefined;
   const [cert, key, clientCa] = await Promise.all([
@@ -32,16 +34,30 @@ export async function readGrpcTls(settings: AdapterSettings, issues: Issues): Pr
     readPem(tls.clientCa, 'grpc.tls.clientCa', issues),
   ]);
   if (!cert || !key) return undefined;
+  const found = issues.list.length;
+  if (tls.clientCa && clientCa) checkCaFile({ keyPath: 'grpc.tls.clientCa', file: tls.clientCa, pem: clientCa }, now, issues);
+  checkCertAndKey(
+    { keyPath: 'grpc.tls.cert', file: tls.cert, pem: cert },
+    { keyPath: 'grpc.tls.key', file: tls.key, pem: key },
+    now,
+    issues,
+  );
+  // Also as Node's TLS context sees the three together, which is what grpc-js will be given.
   const problem = unusable(cert, key, clientCa);
-  if (problem) {
-    issues.add('grpc.tls', `the certificate, key or client CA cannot be used: ${problem}`);
-    return undefined;
-  }
-  return { cert, key, clientCa };
+  if (problem) issues.add('grpc.tls', `the certificate, key or client CA cannot be used: ${problem}`);
+  return issues.list.length > found ? undefined : { cert, key, clientCa };
 }
 
-/** Reads and parses a rule's `service.tls`; unusable material is refused here rather than fail every call. */
-export async function readServiceTls(rule: RuleSettings, rulePath: string, issues: Issues): Promise<ServiceTlsMaterial | undefined> {
+/**
+ * Reads and checks a rule's `service.tls` at `now`; unusable material is refused here rather than
+ * fail every call (or, in loose mode, let every check through).
+ */
+export async function readServiceTls(
+  rule: RuleSettings,
+  rulePath: string,
+  issues: Issues,
+  now: Date,
+): Promise<ServiceTlsMaterial | undefined> {
   const tls = rule.service.tls;
   if (!tls) return undefined;
   const path = keyPath(keyPath(rulePath, 'service'), 'tls');
@@ -50,6 +66,15 @@ export async function readServiceTls(rule: RuleSettings, rulePath: string, issue
     readPem(tls.cert, keyPath(path, 'cert'), issues),
     readPem(tls.key, keyPath(path, 'key'), issues),
   ]);
+  if (tls.ca && ca) checkCaFile({ keyPath: keyPath(path, 'ca'), file: tls.ca, pem: ca }, now, issues);
+  if (tls.cert && tls.key && cert && key) {
+    checkCertAndKey(
+      { keyPath: keyPath(path, 'cert'), file: tls.cert, pem: cert },
+      { keyPath: keyPath(path, 'key'), file: tls.key, pem: key },
+      now,
+      issues,
+    );
+  }
   const problem = unusable(cert, key, ca);
   if (problem) issues.add(path, `the CA, certificate or key cannot be used: ${problem}`);
   return { ca, cert, key, serverName: tls.serverName };

@@ -124,7 +124,8 @@ export function compilePermission(value: unknown, path: string, issues: Issues):
   const keys = Object.keys(value);
   let known = true;
   for (const key of keys) {
-    if (UNSUPPORTED[key] !== undefined) {
+    // Own keys only: a YAML key such as `__proto__` must not find Object.prototype here.
+    if (Object.hasOwn(UNSUPPORTED, key)) {
       issues.add(keyPath(path, key), UNSUPPORTED[key]);
       known = false;
     } else if (!(SUPPORTED as readonly string[]).includes(key)) {

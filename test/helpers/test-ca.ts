@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -44,6 +44,46 @@ export class TestCa {
 
   /** A leaf for server and client use; `sans` like ["DNS:localhost", "IP:127.0.0.1"]. */
   issue(commonName: string, sans: readonly string[] = ['DNS:localhost', 'IP:127.0.0.1']): Pem {
+    const { base, ext } = this.request(commonName, sans);
+    openssl(
+      [
+        'x509', '-req', '-in', `${base}.csr`, '-CA', this.pem.certFile, '-CAkey', this.pem.keyFile,
+        '-set_serial', String(this.serial++), '-out', `${base}.crt`, '-days', '1', '-extfile', ext,
+      ],
+      this.dir,
+    );
+    return read(path.join(this.dir, `${base}.crt`), path.join(this.dir, `${base}.key`));
+  }
+
+  /**
+   * A leaf valid only from `notBefore` to `notAfter` (openssl dates: YYYYMMDDHHMMSSZ), to make
+   * certificates that expired or are not valid yet; `openssl ca` is the CLI that sets both.
+   */
+  issueValid(commonName: string, notBefore: string, notAfter: string, sans: readonly string[] = ['DNS:localhost', 'IP:127.0.0.1']): Pem {
+    const { base, ext } = this.request(commonName, sans);
+    this.serial++;
+    const cnf = path.join(this.dir, 'ca.cnf');
+    writeFileSync(
+      cnf,
+      [
+        '[ca]', 'default_ca = this', '[this]', 'database = index.txt', 'new_certs_dir = .', 'default_md = sha256',
+        'policy = any', 'unique_subject = no', 'serial = serial', '[any]', 'commonName = supplied', '',
+      ].join('\n'),
+    );
+    if (!existsSync(path.join(this.dir, 'index.txt'))) writeFileSync(path.join(this.dir, 'index.txt'), '');
+    // openssl ca takes the serial from this file, in hex.
+    writeFileSync(path.join(this.dir, 'serial'), `${this.serial.toString(16).padStart(4, '0')}\n`);
+    openssl(
+      [
+        'ca', '-batch', '-config', cnf, '-cert', this.pem.certFile, '-keyfile', this.pem.keyFile, '-in', `${base}.csr`,
+        '-out', `${base}.crt`, '-startdate', notBefore, '-enddate', notAfter, '-extfile', ext, '-notext',
+      ],
+      this.dir,
+    );
+    return read(path.join(this.dir, `${base}.crt`), path.join(this.dir, `${base}.key`));
+  }
+
+  private request(commonName: string, sans: readonly string[]): { base: string; ext: string } {
     const base = `${commonName.replace(/\W/g, '-')}-${this.serial}`;
     const ext = path.join(this.dir, `${base}.ext`);
     writeFileSync(
@@ -54,13 +94,6 @@ export class TestCa {
       ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${commonName}`],
       this.dir,
     );
-    openssl(
-      [
-        'x509', '-req', '-in', `${base}.csr`, '-CA', this.pem.certFile, '-CAkey', this.pem.keyFile,
-        '-set_serial', String(this.serial++), '-out', `${base}.crt`, '-days', '1', '-extfile', ext,
-      ],
-      this.dir,
-    );
-    return read(path.join(this.dir, `${base}.crt`), path.join(this.dir, `${base}.key`));
+    return { base, ext };
   }
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { ServiceSettings, ServiceTlsMaterial } from '../../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../../translate';
 import { AuthCallHandler } from './call-handler';
@@ -8,7 +8,14 @@ import type { Cancellation } from './cancellation';
 
 export type AuthCallResult =
   | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
-  | { readonly ok: false; readonly cause: UnavailableKind | 'cancelled' | 'invalid_request'; readonly elapsedMs: number };
+  | { readonly ok: false; readonly cause: UnavailableKind | LocalFailure; readonly elapsedMs: number };
+
+/**
+ * Ends of a call that say nothing about the auth service: the caller went away, the HTTP client
+ * refused the request, or the adapter itself failed (out of file descriptors or memory, its own
+ * pool closed). None of them may count as the service being unavailable, which loose mode lets through.
+ */
+export type LocalFailure = 'cancelled' | 'invalid_request' | 'local';
 
 export interface CallLimits {
   readonly timeoutMs: number;
@@ -37,13 +44,22 @@ export class AuthClient implements AuthCaller {
     tls: ServiceTlsMaterial | undefined,
   ) {
     // undici takes each request's TLS name from its Host header, which here is the client's: that
-    // would verify the service against a name the client chose and reconnect whenever it changes.
-    // The name is pinned to service.tls.serverName or the URL's host instead.
+    // would verify the service against a name the client chose, send it as SNI, and reconnect
+    // whenever it changes. The name is pinned to service.tls.serverName or the URL's host; for an
+    // IP address no SNI is sent at all (RFC 6066 allows host names only).
     const url = new URL(service.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const https = url.protocol === 'https:';
     const verifyAs = tls?.serverName ?? host;
-    this.servername = https ? (tls?.serverName ?? (isIP(host) ? undefined : host)) : undefined;
+    const sni = https && !isIP(verifyAs) ? verifyAs : undefined;
+    // Every request names the same server, so undici never falls back to the Host header, nor
+    // drops a connection because the name changed; the connector below sends `sni` whatever it is.
+    this.servername = https ? (sni ?? host) : undefined;
+    const connector = buildConnector({
+      timeout: Math.min(service.timeoutMs, 10_000),
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+      ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
+    });
     this.pool = new Pool(service.url, {
       connections: service.connections,
       pipelining: 1,
@@ -53,11 +69,7 @@ export class AuthClient implements AuthCaller {
       // live under load: long enough to be promoted out of the young generation.
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: {
-        timeout: Math.min(service.timeoutMs, 10_000),
-        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName } : {}),
-        ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
-      },
+      connect: (options, callback) => connector({ ...options, servername: sni }, callback),
     });
   }
 

@@ -29,12 +29,13 @@ export interface AuthCallRecord {
 }
 
 /**
- * One round trip to the auth service, interpreted. `cancelled`, `invalid_request` and
- * `overloaded` are not outcomes of the service: nobody is listening any more, the HTTP client
- * refused the request, or the rule's own bound on calls in flight was reached.
+ * One round trip to the auth service, interpreted. `cancelled`, `invalid_request`, `overloaded`
+ * and `local_failure` are not outcomes of the service: nobody is listening any more, the HTTP
+ * client refused the request, the rule's own bound on calls in flight was reached, or the
+ * adapter itself failed (see LocalFailure).
  */
 export interface Exchange {
-  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
+  readonly outcome: AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded' | 'local_failure';
   readonly record?: AuthCallRecord;
   readonly cacheControl?: string | string[];
   /** The answer sets a cookie (see sharing-policy.ts). */
@@ -70,6 +71,9 @@ export async function exchange(
   traced?.end(result);
   if (!result.ok) {
     if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };
+    if (result.cause === 'local') {
+      return { outcome: 'local_failure', record: { rule: settings.name, unavailable: 'local', elapsedMs: result.elapsedMs } };
+    }
     return {
       outcome: { kind: 'unavailable', cause: result.cause },
       record: { rule: settings.name, unavailable: result.cause, elapsedMs: result.elapsedMs },

@@ -1,12 +1,24 @@
 import type { UnavailableKind } from '../../translate';
+import type { LocalFailure } from './auth-client';
 
 /**
  * What an undici error says about a call: the HTTP client refused the request
- * (`invalid_request`, never the service's fault), or how the service was unavailable.
+ * (`invalid_request`, never the service's fault), the adapter itself failed (`local`), or how
+ * the service was unavailable.
  */
-export function classify(err: unknown): UnavailableKind | 'invalid_request' {
+export function classify(err: unknown): UnavailableKind | Exclude<LocalFailure, 'cancelled'> {
   const code = (err as { code?: string } | null)?.code ?? '';
   switch (code) {
+    // The adapter's own resources or its own pool: a pool is closed only once no check uses it,
+    // so these mean the adapter is failing, and the check is denied whatever the mode.
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'ENOMEM':
+    case 'ENOBUFS':
+    case 'EADDRNOTAVAIL':
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'local';
     // undici refused to send the request (a header it cannot write): never the service's fault,
     // so never "unavailable", which loose mode would let through.
     case 'UND_ERR_INVALID_ARG':
@@ -24,7 +36,6 @@ export function classify(err: unknown): UnavailableKind | 'invalid_request' {
     case 'ECONNRESET':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
       return 'reset';
     default:
       // A certificate the service presents and we refuse is a failure to connect, not a bad answer.

@@ -94,8 +94,8 @@ const ENTRY_OVERHEAD_BYTES = 256;
  * One rule's decision cache: allow and deny outcomes by `decisionKey`, each kept for
  * `freshnessMs` of the answer it came from, at most `maxEntries` at once and at most `maxBytes`
  * of keys, headers and bodies, least recently used evicted first. Denial pages can be large and
- * anonymous requests many, so an entry bound alone would let memory grow with both. A new config
- * builds new caches, since the same answer may mean something else under new response settings.
+ * anonymous requests many, so an entry bound alone would let memory grow with both. A reload
+ * keeps a rule's cache only if its answers still mean the same (kept-cache.ts).
  */
 export class DecisionCache {
   private readonly entries = new Map<string, Entry>();

@@ -14,10 +14,11 @@ import type { ServingRule } from './serving-config';
 
 /**
  * What asking the auth service came to. `cancelled` (the caller went away), `invalid_request`
- * (the HTTP client refused to send the request) and `overloaded` (the rule's own bound on calls
- * in flight) are not the service's answer.
+ * (the HTTP client refused to send the request), `overloaded` (the rule's own bound on calls in
+ * flight) and `local_failure` (the adapter itself failed: out of file descriptors or memory) are
+ * not the service's answer.
  */
-export type AuthAnswer = AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded';
+export type AuthAnswer = AuthOutcome | 'cancelled' | 'invalid_request' | 'overloaded' | 'local_failure';
 
 const LEFT: Exchange = { outcome: 'cancelled' };
 
@@ -68,7 +69,7 @@ export async function askAuthService(
   const { outcome } = result;
   if (outcome === 'cancelled' || outcome === 'invalid_request') return outcome;
   if (result.record) calls.push(joined ? { ...result.record, shared: 'coalesced' } : result.record);
-  if (outcome === 'overloaded') return outcome;
+  if (outcome === 'overloaded' || outcome === 'local_failure') return outcome;
   if (cache && mayStore(result.personal === true, result.cacheControl, tokened)) cache.set(key, outcome, result.cacheControl);
   return outcome;
 }

@@ -12,8 +12,11 @@ export interface CheckHandlerDeps {
   readonly metrics: Metrics;
   /** Absent when tracing is off. */
   readonly tracer?: CheckTracer;
-  /** Told when a call starts and ends, so a drain can wait for the calls in flight. */
-  track(delta: 1 | -1): void;
+  /**
+   * Told when a call starts and ends, with the config it runs on, so a drain can wait for the
+   * calls in flight and a reload closes a retired pool only after the calls using it.
+   */
+  track(delta: 1 | -1, config: ServingConfig): void;
 }
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
@@ -31,7 +34,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     const config = deps.config();
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
-    deps.track(1);
+    deps.track(1, config);
     try {
       const result = await runCheck(config, call.request, cancel, tracer, call.metadata);
       if (result.error !== undefined) {
@@ -42,7 +45,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       metrics.observeCheck(result.decision, result.calls, seconds);
       if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
     } finally {
-      deps.track(-1);
+      deps.track(-1, config);
     }
   }
   return (call, callback) => void check(call, callback);

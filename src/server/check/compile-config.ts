@@ -43,22 +43,23 @@ export async function readConfigText(file: string): Promise<string> {
 }
 
 /** Reads and compiles a config file. */
-export async function compileConfigFile(file: string): Promise<CompiledConfig> {
-  return compileConfig(await readConfigText(file), file);
+export async function compileConfigFile(file: string, now?: Date): Promise<CompiledConfig> {
+  return compileConfig(await readConfigText(file), file, now);
 }
 
 /**
  * The one config compiler: parses the settings, compiles every rule's conditions, and reads and
- * parses the TLS files. Throws ConfigError listing every problem found in one pass.
+ * checks the TLS files as TLS material valid at `now`. Throws ConfigError listing every problem
+ * found in one pass.
  */
-export async function compileConfig(text: string, source: string): Promise<CompiledConfig> {
+export async function compileConfig(text: string, source: string, now = new Date()): Promise<CompiledConfig> {
   const issues = new Issues();
   const settings = parseConfigText(text, issues);
   if (!settings) throw new ConfigError(source, issues.list);
   // Conditions and TLS files are checked even when the settings had problems, so one run lists them all.
   const matchers = settings.rules.map((rule) => compileMatch(rule.match, issues));
-  const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues)));
-  const grpcTls = await readGrpcTls(settings, issues);
+  const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues, now)));
+  const grpcTls = await readGrpcTls(settings, issues, now);
   if (!issues.empty) throw new ConfigError(source, issues.list);
   return {
     settings,

@@ -84,6 +84,8 @@ export async function runCheck(
       if (answer === 'invalid_request') return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
       // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
       if (answer === 'overloaded') return result(deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
+      // The adapter failed, not the service: denied in every mode, as an internal error worth a retry.
+      if (answer === 'local_failure') return result(deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
 
       // 6. Apply the rule's mode (translate/resolve-outcome.ts).
       const decision = resolveOutcome(settings, answer);

@@ -10,7 +10,7 @@ export interface ServingRule {
   readonly client: AuthCaller;
   /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
   readonly limit: ConcurrencyLimit;
-  /** `cache`: answers reused within their freshness; built anew with each config. */
+  /** `cache`: answers reused within their freshness; kept by a reload that leaves their meaning alone. */
   readonly cache?: DecisionCache;
   /** `coalesce: true`: identical concurrent checks share one auth call. */
   readonly coalescer?: Coalescer<Exchange>;

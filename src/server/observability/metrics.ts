@@ -149,7 +149,7 @@ export class Metrics {
   );
   private readonly authErrors = new SeriesMetric<CounterSeries>(
     'ext_authz_auth_service_errors_total',
-    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large).',
+    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large, local).',
     'counter',
     (labels) => ({ labels, value: 0 }),
     this.registry,
@@ -236,7 +236,7 @@ export class Metrics {
       }
       if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
       // Neither was sent to the service, so there is no service latency to record.
-      if (unavailable === 'overload' || unavailable === 'request_too_large') continue;
+      if (unavailable === 'overload' || unavailable === 'request_too_large' || unavailable === 'local') continue;
       const statusClass = status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error');
       lookup(this.authDurationSeries, rule, statusClass, () => this.authDuration.series({ rule, status_class: statusClass })).observe(
         elapsedMs / 1000,

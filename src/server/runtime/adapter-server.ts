@@ -1,4 +1,3 @@
-import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -13,12 +12,13 @@ import {
   type Tracing,
   type TracingEnv,
 } from '../observability';
-import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText } from '../check';
-import { attachClients, retiredClients, type LoadedConfig } from './attach-clients';
+import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText, type ServingConfig } from '../check';
+import { attachClients, type LoadedConfig } from './attach-clients';
+import { ConfigLeases } from './config-leases';
 import { ConfigReloader } from './config-reloader';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from '../protos';
-import { watchConfigFile } from './watch-config';
+import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
 export interface StartOptions {
   readonly configFile: string;
@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly configText?: string;
   /** Reload when the file changes. */
   readonly watch?: boolean;
+  /** How the watch waits for a changed file to settle (watch-config.ts); tests pass their own. */
+  readonly settle?: WatchOptions['settle'];
   /** Install SIGTERM/SIGINT (drain, then exit 0) and SIGHUP (reload) handlers. */
   readonly handleSignals?: boolean;
   /** Serve /healthz, /readyz, /metrics and /config at admin.address (default true; cluster workers leave it to the primary). */
@@ -47,6 +49,7 @@ const FLUSH_GRACE_MS = 1000;
 /** The adapter process: gRPC Check + Health, the admin server, reload and drain. */
 export class AdapterServer {
   private config: LoadedConfig;
+  private readonly leases: ConfigLeases;
   private readonly grpcServer: grpc.Server;
   private readonly grpcCredentials: GrpcCredentials;
   private readonly health: HealthImplementation;
@@ -55,7 +58,7 @@ export class AdapterServer {
   private idle: (() => void) | undefined;
   private draining = false;
   private bound = false;
-  private watcher: FSWatcher | undefined;
+  private watcher: ConfigWatch | undefined;
   private readonly reloader: ConfigReloader;
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
@@ -73,6 +76,10 @@ export class AdapterServer {
     private readonly tracing: Tracing | undefined,
   ) {
     this.config = initial;
+    // Closing waits for the requests already given to the pool; no check can add more by then.
+    this.leases = new ConfigLeases(initial, (client) =>
+      client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed')),
+    );
     this.reloader = new ConfigReloader(configFile, text, initial.compiled, logger, metrics.reloads, (next) => this.swapIn(next));
     this.grpcServer = new grpc.Server();
     this.grpcCredentials = createGrpcCredentials(initial.compiled.grpcTls);
@@ -84,7 +91,7 @@ export class AdapterServer {
         logger,
         metrics,
         tracer: tracing?.tracer,
-        track: (delta) => this.track(delta),
+        track: (delta, config) => this.track(delta, config),
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
@@ -142,7 +149,7 @@ export class AdapterServer {
       await server.close();
       throw err;
     }
-    if (options.watch) server.watchFile();
+    if (options.watch) server.watchFile(options.settle);
     if (options.handleSignals) server.handleSignals();
     return server;
   }
@@ -176,7 +183,9 @@ export class AdapterServer {
     return this.bound && !this.draining;
   }
 
-  private track(delta: 1 | -1): void {
+  private track(delta: 1 | -1, config: ServingConfig): void {
+    if (delta === 1) this.leases.acquire(config);
+    else this.leases.release(config);
     this.inFlight += delta;
     if (this.inFlight === 0 && this.idle) this.idle();
   }
@@ -194,18 +203,17 @@ export class AdapterServer {
     const previous = this.config;
     const next = attachClients(compiled, previous, this.clock);
     this.config = next;
+    this.leases.swap(next);
     const { grpcTls } = compiled;
     if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);
     if (this.ownLogger) this.logger.level = compiled.settings.log.level;
-    // Closing waits for the calls still using a retired pool; new calls already use the new config.
-    for (const client of retiredClients(previous, next)) {
-      client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed'));
-    }
   }
 
-  private watchFile(): void {
+  private watchFile(settle: WatchOptions['settle']): void {
     // SIGHUP always reloads (certificate files may have changed); a file event only when the text did.
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reloader.reload({ onlyIfChanged: true }));
+    this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.reloader.reload({ text, onlyIfChanged: true }), {
+      settle,
+    });
   }
 
   private handleSignals(): void {
@@ -269,7 +277,7 @@ export class AdapterServer {
   }
 
   private async destroyPools(): Promise<void> {
-    await Promise.all(this.config.pools.map((c) => c.destroy()));
+    await Promise.all(this.leases.pools().map((c) => c.destroy()));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { RuleSettings, ServiceTlsMaterial } from '../../config';
 import { AuthClient, Coalescer, ConcurrencyLimit, DecisionCache, type Exchange } from '../auth-client';
 import { type CompiledConfig, servingConfig, type ServingConfig } from '../check';
+import { keptCache } from './kept-cache';
 
 /** A compiled config with its pools attached: what a serving process swaps in on reload. */
 export interface LoadedConfig extends ServingConfig {
@@ -12,7 +13,8 @@ export interface LoadedConfig extends ServingConfig {
 /**
  * Gives each rule a pool toward its auth service, and a decision cache and coalescer when asked.
  * Pools of `previous` whose service (url, pool size, timeout, TLS material) did not change are
- * taken over, so a reload keeps warm connections. `clock` is the decision caches' monotonic
+ * taken over, so a reload keeps warm connections, and so are the decision caches of rules whose
+ * answers mean the same (kept-cache.ts). `clock` is the decision caches' monotonic
  * clock in ms (tests pass their own).
  */
 export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig, clock?: () => number): LoadedConfig {
@@ -22,6 +24,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
   // old config count against the new one's bound too.
   const limits = new Map<string, ConcurrencyLimit>();
   for (const rule of previous?.rules ?? []) limits.set(rule.settings.name, rule.limit);
+  const before = new Map((previous?.rules ?? []).map((r) => [r.settings.name, r]));
   const used = new Set<AuthClient>();
   const rules = compiled.rules.map(({ settings, matcher, tls }) => {
     const kept = limits.get(settings.name);
@@ -38,17 +41,11 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
       matcher,
       client,
       limit,
-      cache: settings.cache && new DecisionCache(settings.cache, clock),
+      cache: keptCache(before.get(settings.name), settings, client) ?? (settings.cache && new DecisionCache(settings.cache, clock)),
       coalescer: settings.coalesce ? new Coalescer<Exchange>(settings.service.maxConcurrent) : undefined,
     };
   });
   return { ...servingConfig(compiled.settings, rules), compiled, pools: [...used] };
-}
-
-/** Pools of `previous` that `next` no longer uses; the caller closes them once in-flight calls are done. */
-export function retiredClients(previous: LoadedConfig, next: LoadedConfig): AuthClient[] {
-  const kept = new Set(next.pools);
-  return previous.pools.filter((c) => !kept.has(c));
 }
 
 function clientIdentity(rule: RuleSettings, tls: ServiceTlsMaterial | undefined): string {

@@ -2,10 +2,12 @@ import type { Counter } from 'prom-client';
 import { ConfigError, redactUrls } from '../../config';
 import { compileConfig, readConfigText, type CompiledConfig } from '../check';
 import type { Logger } from '../observability';
-import { settingsNeedingRestart } from './settings-needing-restart';
+import { pinRestartSettings } from './restart-settings';
+
+const RESTART_WARNING = 'config reloaded, but these settings keep their running values until a restart';
 
 export interface ReloadOptions {
-  /** The text to apply instead of reading the file (cluster workers apply what the primary validated). */
+  /** The text to apply instead of reading the file: what the primary validated (cluster workers), or what the file watch read once it settled. */
   readonly text?: string;
   /** Skip a file event that left the text as it was (another file in the directory changed). */
   readonly onlyIfChanged?: boolean;
@@ -45,23 +47,23 @@ export class ConfigReloader {
   private async reloadNow({ text: given, onlyIfChanged = false }: ReloadOptions): Promise<boolean> {
     if (this.stopped) return false;
     let text: string;
-    let next: CompiledConfig;
+    let compiled: CompiledConfig;
     try {
       text = given ?? (await readConfigText(this.file));
       if (onlyIfChanged && text === this.lastText) return true;
       this.lastText = text;
-      next = await compileConfig(text, this.file);
+      compiled = await compileConfig(text, this.file);
     } catch (err) {
       this.counter?.inc({ result: 'failure' });
       const issues = err instanceof ConfigError ? err.issues : [{ path: '', message: redactUrls((err as Error).message) }];
       this.logger.error({ file: this.file, issues }, 'config reload rejected; the previous config keeps serving');
       return false;
     }
-    const restart = settingsNeedingRestart(this.current, next);
+    const { config: next, pinned } = pinRestartSettings(this.current, compiled);
     this.apply(next, text);
     this.current = next;
     this.counter?.inc({ result: 'success' });
-    if (restart.length > 0) this.logger.warn({ settings: restart }, 'config reloaded, but these settings take effect only after a restart');
+    if (pinned.length > 0) this.logger.warn({ settings: pinned }, RESTART_WARNING);
     this.logger.info({ rules: next.rules.length }, 'config reloaded');
     return true;
   }

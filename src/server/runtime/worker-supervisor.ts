@@ -1,12 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { FSWatcher } from 'node:fs';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig } from '../observability';
 import type { CompiledConfig } from '../check';
 import { ConfigReloader } from './config-reloader';
 import { isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
-import { watchConfigFile } from './watch-config';
+import { watchConfigFile, type ConfigWatch } from './watch-config';
 
 /**
  * `workers: N` runs N worker processes that share the gRPC port through node:cluster (the
@@ -49,7 +48,7 @@ export class WorkerSupervisor {
   private readonly admin: http.Server | undefined;
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
-  private watcher: FSWatcher | undefined;
+  private watcher: ConfigWatch | undefined;
   private readonly reloader: ConfigReloader;
   private restartDelayMs = RESTART_MIN_MS;
   private draining = false;
@@ -117,7 +116,7 @@ export class WorkerSupervisor {
       { grpcPort: this.grpcPort, adminPort: this.adminPort, workers: this.workers.size, pids: this.pids() },
       'ext-authz-adapter serving',
     );
-    this.watcher = watchConfigFile(this.configFile, this.logger, () => void this.reloader.reload({ onlyIfChanged: true }));
+    this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.reloader.reload({ text, onlyIfChanged: true }));
     process.on('SIGHUP', () => void this.reloader.reload());
     process.once('SIGTERM', () => void this.stop('SIGTERM'));
     process.once('SIGINT', () => void this.stop('SIGINT'));
