@@ -163,6 +163,7 @@ function servers(authUrl, p, sinkUrl) {
     cache: adapter('adapter-cache', { workers: 1, cache: true }),
     coalesce: adapter('adapter-coalesce', { workers: 1, coalesce: true }),
     body: adapter('adapter-body', { workers: 1, body: true }),
+    parity: adapter('adapter-parity', { workers: 1, parity: true }),
     ...(BASELINE_BIN
       ? {
           bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }),
@@ -195,6 +196,7 @@ function rowPlan(p) {
     { key: 'cache', label: 'adapter auth, cache (one token)', server: 'cache', load: p.auth },
     { key: 'coalesce', label: 'adapter auth, coalesce (one token)', server: 'coalesce', load: p.auth },
     { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
+    { key: 'parity', label: 'adapter auth, every issue 14 header feature and dry run on', server: 'parity', load: p.auth },
     ...(BASELINE_BIN
       ? [
           {

@@ -4,6 +4,7 @@
  * dir, in the foreground, on a loopback port.
  *   /check/deny/...  -> 401 with a WWW-Authenticate header and a body
  *   /check/...       -> 200 with x-user-id and x-user-role
+ *   /parity/...      -> 200 with those, two x-groups, two Set-Cookie and x-envoy-auth-headers-to-remove
  *   /nginx-status    -> stub_status, whose request count tells how many auth calls were made
  */
 const fs = require('node:fs');
@@ -52,6 +53,16 @@ http {
       default_type text/plain;
       add_header www-authenticate 'Bearer error="invalid_token"' always;
       return 401 "token expired\\n";
+    }
+    location /parity/ {
+      add_header x-user-id "user-42" always;
+      add_header x-user-role "reader" always;
+      add_header x-groups "orders" always;
+      add_header x-groups "billing" always;
+      add_header set-cookie "session=s1; HttpOnly; Secure" always;
+      add_header set-cookie "csrf=c1; Secure" always;
+      add_header x-envoy-auth-headers-to-remove "authorization, x-forwarded-for" always;
+      return 200;
     }
     location / {
       add_header x-user-id "user-42" always;

@@ -15,6 +15,7 @@ const ORDER = [
   'coalesce',
   'body',
   'bodyBaseline',
+  'parity',
   'authBaseline',
   'traceOff',
   'traceOn',

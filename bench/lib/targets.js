@@ -19,7 +19,7 @@ const ROOT = path.join(__dirname, '..', '..');
  * }} Target
  */
 /**
- * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, bin?: string, env?: Record<string, string> }} AdapterOptions
+ * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, parity?: boolean, bin?: string, env?: Record<string, string> }} AdapterOptions
  */
 const START_TIMEOUT_MS = 15_000;
 
@@ -44,10 +44,21 @@ async function startNodeServer(name, script, args = []) {
 
 /**
  * The adapter config the benchmark runs: one rule toward nginx, `/public/*` whitelisted,
- * `x-tenant` forwarded, x-user-id and x-user-role copied back.
+ * `x-tenant` forwarded, x-user-id and x-user-role copied back. With `parity`, every header
+ * feature of issue 14 is on as well (see PARITY_RULE).
  * @param {AdapterOptions & { grpcPort: number, adminPort: number }} options
  */
-function adapterConfig({ grpcPort, adminPort, authUrl, workers = 1, logLevel = 'info', cache = false, coalesce = false, body = false }) {
+function adapterConfig({
+  grpcPort,
+  adminPort,
+  authUrl,
+  workers = 1,
+  logLevel = 'info',
+  cache = false,
+  coalesce = false,
+  body = false,
+  parity = false,
+}) {
   return `grpc: { address: "127.0.0.1:${grpcPort}" }
 admin: { address: "127.0.0.1:${adminPort}" }
 log: { level: ${logLevel} }
@@ -55,15 +66,44 @@ shutdown: { drainDelay: 0s, timeout: 2s }
 workers: ${workers}
 rules:
   - name: bench
-    service: { url: "${authUrl}", path: /check, timeout: 2s, mode: strict }
+${
+  parity
+    ? PARITY_RULE(authUrl)
+    : `    service: { url: "${authUrl}", path: /check, timeout: 2s, mode: strict }
     request: { tokenHeader: authorization, allowedHeaders: [x-tenant]${body ? ', body: { enabled: true }' : ''} }
     response: { allowedHeaders: [x-user-id, x-user-role] }
-    match:
+`
+}    match:
       mode: whitelist
       conditions:
         - path: /public/*
 ${cache ? '    cache: { ttl: 30s, maxEntries: 10000 }\n' : ''}${coalesce ? '    coalesce: true\n' : ''}`;
 }
+
+/** The value of the static header the parity rule reads from the environment. */
+const PARITY_ENV = { BENCH_API_KEY: 'bench-shared-secret' };
+
+/**
+ * The parity row's rule: a dry run; header matchers beside a name; static headers, one from the
+ * environment; the token removed upstream; an overwritten, an appended and a client header (two
+ * Set-Cookie); the denial filter; dynamic metadata. nginx's /parity/ answers with all of them
+ * and x-envoy-auth-headers-to-remove.
+ * @param {string} authUrl
+ */
+const PARITY_RULE = (authUrl) => `    dryRun: true
+    service: { url: "${authUrl}", path: /parity, timeout: 2s, mode: strict }
+    request:
+      tokenHeader: authorization
+      allowedHeaders: [x-tenant, { prefix: x-forwarded- }, { safe_regex: { regex: "accept-[a-z]+" } }]
+      headersToAdd: { x-api-key: "\${BENCH_API_KEY}", x-gateway: bench }
+      removeHeaders: [authorization]
+    response:
+      allowedHeaders: [x-user-id]
+      appendHeaders: [x-groups]
+      clientHeadersOnSuccess: [set-cookie]
+      clientHeaders: [www-authenticate, content-type]
+      dynamicMetadata: [x-user-id, x-user-role]
+`;
 
 /**
  * The Node flags the adapter ships with: those of `npm start`, which the Dockerfile's NODE_OPTIONS
@@ -97,7 +137,7 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
       .map((k) => [k, undefined]),
   );
   const child = start(label, process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeArgs, bin, 'serve', '--config', file], {
-    env: { ...env, ...options.env },
+    env: { ...env, ...(options.parity ? PARITY_ENV : {}), ...options.env },
   });
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {

@@ -15,12 +15,15 @@ export interface DecodedCheckResponse {
   ok_response?: {
     headers?: Array<{ header: { key: string; value: string }; append?: { value: boolean }; append_action?: number }>;
     headers_to_remove?: string[];
+    response_headers_to_add?: Array<{ header: { key: string; value: string }; append?: { value: boolean }; append_action?: number }>;
   };
   denied_response?: {
     status?: { code?: number };
     headers?: Array<{ header: { key: string; value: string }; append?: { value: boolean }; append_action?: number }>;
     body?: string;
   };
+  /** google.protobuf.Struct: protobufjs names its fields in camelCase whatever keepCase says. */
+  dynamic_metadata?: { fields?: Record<string, { stringValue?: string }> };
 }
 
 export interface HttpAttributes {
@@ -117,4 +120,9 @@ export function okHeaders(res: DecodedCheckResponse): Record<string, string> {
 /** denied_response.headers as [name, value] pairs, repeats kept in order. */
 export function deniedHeaders(res: DecodedCheckResponse): Array<[string, string]> {
   return (res.denied_response?.headers ?? []).map((h) => [h.header.key, h.header.value]);
+}
+
+/** CheckResponse.dynamic_metadata as a plain map of its string values. */
+export function metadataOf(res: DecodedCheckResponse): Record<string, string> {
+  return Object.fromEntries(Object.entries(res.dynamic_metadata?.fields ?? {}).map(([k, v]) => [k, v.stringValue ?? '']));
 }

@@ -3,6 +3,7 @@ export {
   checkRequest,
   checkServiceDefinition,
   deniedHeaders,
+  metadataOf,
   okHeaders,
   type CheckCallback,
   type CheckRequestInit,

@@ -9,5 +9,7 @@ export { closestName, didYouMean } from './did-you-mean';
 export { readGrpcTls, readServiceTls, type GrpcTlsMaterial, type ServiceTlsMaterial } from './tls-material';
 export { isConnectionHeader } from './forwarded-headers';
 export { redactUrls } from './redact-url';
+export { AUTH_HEADERS_TO_REMOVE, type Environment } from './parse-header-settings';
+export { StaticHeader } from './static-header';
 export { checkCaFile, checkCertAndKey, readCertificates, validityProblem, type PemFile } from './tls-checks';
 export { CONFIG_SCHEMA_FILE } from './schema-file';

@@ -3,8 +3,10 @@ import { parseDocument } from 'yaml';
 import { BOUNDS, DEFAULTS } from './defaults';
 import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
+import { parseRequestHeaders, parseResponseHeaders, type Environment } from './parse-header-settings';
 import {
   describe,
+  isObject,
   readBool,
   readDuration,
   readEnum,
@@ -18,6 +20,7 @@ import {
 import type {
   AdapterSettings,
   CacheSettings,
+  CircuitBreakerSettings,
   GrpcTlsSettings,
   LogLevel,
   MatchMode,
@@ -40,7 +43,7 @@ const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
  * stages (conditions) can report theirs in the same pass; they are usable only when
  * `issues` is empty.
  */
-export function parseConfigText(text: string, issues: Issues): AdapterSettings | undefined {
+export function parseConfigText(text: string, issues: Issues, env: Environment = process.env): AdapterSettings | undefined {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   for (const err of doc.errors) {
     const pos = err.linePos?.[0];
@@ -55,11 +58,11 @@ export function parseConfigText(text: string, issues: Issues): AdapterSettings |
     issues.add('', `YAML: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
-  return parseConfigValue(value, issues);
+  return parseConfigValue(value, issues, env);
 }
 
 /** Parses an already-decoded document (tests and fuzzers feed values directly). */
-export function parseConfigValue(value: unknown, issues: Issues): AdapterSettings | undefined {
+export function parseConfigValue(value: unknown, issues: Issues, env: Environment = process.env): AdapterSettings | undefined {
   const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'rules']);
   if (!root) return undefined;
 
@@ -83,7 +86,7 @@ export function parseConfigValue(value: unknown, issues: Issues): AdapterSetting
       timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, BOUNDS.shutdownTimeoutMs),
     },
     workers: parseWorkers(root.workers, issues),
-    rules: parseRules(root.rules, issues),
+    rules: parseRules(root.rules, issues, env),
   };
   return settings;
 }
@@ -123,7 +126,7 @@ function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSett
   return { cert: cert ?? '', key: key ?? '', clientCa: readString(tls, 'clientCa', path, issues) };
 }
 
-function parseRules(value: unknown, issues: Issues): RuleSettings[] {
+function parseRules(value: unknown, issues: Issues, env: Environment): RuleSettings[] {
   const list = readList(value, 'rules', issues);
   if (!list || list.length === 0) {
     if (list) issues.add('rules', 'expected at least one rule; with no rule every check would be allowed');
@@ -133,7 +136,7 @@ function parseRules(value: unknown, issues: Issues): RuleSettings[] {
   const rules: RuleSettings[] = [];
   const seen = new Map<string, number>();
   list.forEach((raw, i) => {
-    const rule = parseRule(raw, keyPath('rules', i), issues);
+    const rule = parseRule(raw, keyPath('rules', i), issues, env);
     if (!rule) return;
     const first = seen.get(rule.name);
     if (first !== undefined) {
@@ -145,10 +148,11 @@ function parseRules(value: unknown, issues: Issues): RuleSettings[] {
   return rules;
 }
 
-function parseRule(value: unknown, path: string, issues: Issues): RuleSettings | undefined {
+function parseRule(value: unknown, path: string, issues: Issues, env: Environment): RuleSettings | undefined {
   const rule = readObject(value, path, issues, [
     'name',
     'enabled',
+    'dryRun',
     'service',
     'request',
     'response',
@@ -165,11 +169,26 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
     issues.add(keyPath(path, 'name'), `expected a name of letters, digits, "_", "." or "-" (at most 63), got ${describe(name)}`);
   }
   const requestPath = keyPath(path, 'request');
-  const request = readObject(rule.request, requestPath, issues, ['tokenHeader', 'allowedHeaders', 'maxHeaderBytes', 'body']);
+  const request = readObject(rule.request, requestPath, issues, [
+    'tokenHeader',
+    'allowedHeaders',
+    'headersToAdd',
+    'removeHeaders',
+    'maxHeaderBytes',
+    'body',
+  ]);
   const bodyPath = keyPath(requestPath, 'body');
   const body = readObject(request?.body, bodyPath, issues, ['enabled', 'maxBytes']);
   const responsePath = keyPath(path, 'response');
-  const response = readObject(rule.response, responsePath, issues, ['allowedHeaders', 'resultHeader', 'maxBodyBytes']);
+  const response = readObject(rule.response, responsePath, issues, [
+    'allowedHeaders',
+    'appendHeaders',
+    'clientHeadersOnSuccess',
+    'clientHeaders',
+    'dynamicMetadata',
+    'resultHeader',
+    'maxBodyBytes',
+  ]);
   const resultHeader = readHeaderNames(response, 'resultHeader', responsePath, issues, [DEFAULTS.resultHeader]);
   if (resultHeader.length !== 1) {
     issues.add(keyPath(responsePath, 'resultHeader'), 'expected exactly one header name');
@@ -178,14 +197,17 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
   if (tokenHeaders.length === 0) {
     issues.add(keyPath(requestPath, 'tokenHeader'), 'expected at least one header name, such as authorization or cookie');
   }
+  const requestHeaders = parseRequestHeaders(request, requestPath, issues, env, tokenHeaders);
+  const responseAllowed = readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders);
 
   return {
     name,
     enabled: readBool(rule, 'enabled', path, issues, DEFAULTS.enabled),
+    dryRun: readBool(rule, 'dryRun', path, issues, DEFAULTS.dryRun),
     service: parseService(rule.service, keyPath(path, 'service'), issues),
     request: {
       tokenHeaders,
-      allowedHeaders: readForwardedHeaderNames(request, 'allowedHeaders', requestPath, issues, DEFAULTS.requestAllowedHeaders),
+      ...requestHeaders,
       maxHeaderBytes: readInt(request, 'maxHeaderBytes', requestPath, issues, DEFAULTS.maxHeaderBytes, BOUNDS.maxHeaderBytes),
       body: {
         enabled: readBool(body, 'enabled', bodyPath, issues, DEFAULTS.bodyEnabled),
@@ -193,7 +215,8 @@ function parseRule(value: unknown, path: string, issues: Issues): RuleSettings |
       },
     },
     response: {
-      allowedHeaders: readForwardedHeaderNames(response, 'allowedHeaders', responsePath, issues, DEFAULTS.responseAllowedHeaders),
+      allowedHeaders: responseAllowed,
+      ...parseResponseHeaders(response, responsePath, issues, responseAllowed, requestHeaders.removeHeaders),
       resultHeader: resultHeader[0] ?? DEFAULTS.resultHeader,
       maxBodyBytes: readInt(response, 'maxBodyBytes', responsePath, issues, DEFAULTS.responseMaxBodyBytes, BOUNDS.responseMaxBodyBytes),
     },
@@ -212,6 +235,8 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     'statusOnError',
     'maxConcurrent',
     'connections',
+    'retries',
+    'circuitBreaker',
     'tls',
   ]);
   if (!service) issues.add(path, 'required: the auth service, e.g. { url: "http://auth:8000", path: /validateToken }');
@@ -230,7 +255,24 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, BOUNDS.statusOnError),
     maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, BOUNDS.maxConcurrent),
     connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, BOUNDS.connections),
+    retries: readInt(service, 'retries', path, issues, DEFAULTS.retries, BOUNDS.retries),
+    circuitBreaker: parseCircuitBreaker(service?.circuitBreaker, keyPath(path, 'circuitBreaker'), issues),
     tls,
+  };
+}
+
+function parseCircuitBreaker(value: unknown, path: string, issues: Issues): CircuitBreakerSettings | undefined {
+  if (value === false) return undefined;
+  const defaults = { failures: DEFAULTS.breakerFailures, openForMs: DEFAULTS.breakerOpenForMs };
+  if (value === undefined || value === null || value === true) return defaults;
+  if (!isObject(value)) {
+    issues.add(path, `expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
+    return defaults;
+  }
+  const breaker = readObject(value, path, issues, ['failures', 'openFor']);
+  return {
+    failures: readInt(breaker, 'failures', path, issues, DEFAULTS.breakerFailures, BOUNDS.breakerFailures),
+    openForMs: readDuration(breaker, 'openFor', path, issues, DEFAULTS.breakerOpenForMs, BOUNDS.breakerOpenForMs),
   };
 }
 

@@ -3,6 +3,8 @@
  * milliseconds, every header name lowercased. Conditions (`match`) stay raw here and
  * are compiled by src/matcher, so this module knows nothing about matching.
  */
+import type { StaticHeader } from './static-header';
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type ServiceMode = 'loose' | 'strict';
 export type MatchMode = 'all' | 'whitelist' | 'blacklist' | 'complex';
@@ -49,19 +51,52 @@ export interface ServiceSettings {
   readonly maxConcurrent: number;
   /** Keep-alive connections in the pool toward this service. */
   readonly connections: number;
+  /** Immediate retries, on a new connection, of a call refused or reset before any response byte. */
+  readonly retries: number;
+  /** Absent when `circuitBreaker: false`. */
+  readonly circuitBreaker?: CircuitBreakerSettings;
   readonly tls?: ServiceTlsSettings;
+}
+
+export interface CircuitBreakerSettings {
+  /** Consecutive calls the service did not answer (connect failure, reset before any byte, timeout) that open it. */
+  readonly failures: number;
+  /** How long it stays open before one probe call may go through. */
+  readonly openForMs: number;
 }
 
 export interface RequestSettings {
   readonly tokenHeaders: readonly string[];
+  /** Header names forwarded to the auth service. */
   readonly allowedHeaders: readonly string[];
+  /** StringMatchers over header names in `allowedHeaders`, as written; compiled by src/matcher. */
+  readonly allowedHeaderMatchers: readonly HeaderNameMatcherSource[];
+  /** Static headers on every auth request; they replace a client's header of the same name. */
+  readonly headersToAdd: readonly StaticHeader[];
+  /** Removed from the upstream request on every OK of a check this rule is in scope of. */
+  readonly removeHeaders: readonly string[];
   /** Bound on the total size of the header names and values forwarded to the auth service. */
   readonly maxHeaderBytes: number;
   readonly body: { readonly enabled: boolean; readonly maxBytes: number };
 }
 
+/** One StringMatcher item of `request.allowedHeaders`, with its key path for compile errors. */
+export interface HeaderNameMatcherSource {
+  readonly path: string;
+  readonly matcher: unknown;
+}
+
 export interface ResponseSettings {
+  /** Set upstream, overwriting the client's; repeats joined with ",". */
   readonly allowedHeaders: readonly string[];
+  /** Added upstream, each occurrence its own value; the client's copy never survives. */
+  readonly appendHeaders: readonly string[];
+  /** Sent to the client on an OK (`response_headers_to_add`), every occurrence kept. */
+  readonly clientHeadersOnSuccess: readonly string[];
+  /** The auth service's headers a denial passes to the client; undefined: all of them. */
+  readonly clientHeaders: readonly string[] | undefined;
+  /** Auth response headers copied into CheckResponse.dynamic_metadata. */
+  readonly dynamicMetadata: readonly string[];
   readonly resultHeader: string;
   /** Bound on the auth service body kept for a denial; the rest is dropped. */
   readonly maxBodyBytes: number;
@@ -86,6 +121,8 @@ export interface RawMatch {
 export interface RuleSettings {
   readonly name: string;
   readonly enabled: boolean;
+  /** Call, interpret, log and count, but never deny. */
+  readonly dryRun: boolean;
   readonly service: ServiceSettings;
   readonly request: RequestSettings;
   readonly response: ResponseSettings;

@@ -1,4 +1,5 @@
-import { isHttpToken, type RuleSettings } from '../config';
+import { isConnectionHeader, isHttpToken, type RuleSettings } from '../config';
+import type { HeaderNameFilter } from '../matcher';
 import { utf8Bytes, type CheckView } from './check-request';
 import { HOP_BY_HOP } from './hop-by-hop';
 import { B3_PREFIX, TRACE_HEADERS } from './trace-headers';
@@ -22,11 +23,12 @@ const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 /**
  * Builds the HTTP request to the auth service the way the gateway documentation describes it: original method,
  * `service.path` + original path and query, Host, Content-Length, the token header(s), the
- * allowed headers and trace context, and the body only when enabled. Header values travel as
+ * allowed headers (by name, or by `headerMatchers` on the name), trace context and the rule's
+ * static headers, and the body only when enabled. Header values travel as
  * the bytes Envoy saw (UTF-8 text re-encoded, `header_map` raw bytes as they were); anything
  * an HTTP/1.1 message cannot carry unchanged makes the request invalid, never different.
  */
-export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthRequestResult {
+export function buildAuthRequest(rule: RuleSettings, view: CheckView, headerMatchers?: HeaderNameFilter): AuthRequestResult {
   const { input } = view;
   if (!isHttpToken(input.method)) return { ok: false, invalid: 'method is not an HTTP token' };
 
@@ -48,7 +50,8 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
   const opaque = view.opaqueHeaders;
   const copy = (name: string): string | undefined => {
     const text = src.get(name);
-    if (text === undefined || HOP_BY_HOP.has(name) || name === 'host' || name === 'content-length') return undefined;
+    // A name already copied (listed twice, or matched and also a trace header) counts once.
+    if (text === undefined || HOP_BY_HOP.has(name) || headers[name] !== undefined) return undefined;
     if (!isHttpToken(name)) return 'a header name is not an HTTP token';
     const value = opaque?.get(name) ?? utf8Bytes(text);
     if (BAD_VALUE.test(value)) return `header ${name} holds a control character`;
@@ -65,6 +68,13 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
     const bad = copy(name);
     if (bad) return { ok: false, invalid: bad };
   }
+  if (headerMatchers && !headerMatchers.empty) {
+    for (const name of src.keys()) {
+      if (isConnectionHeader(name) || !headerMatchers.matches(name)) continue;
+      const bad = copy(name);
+      if (bad) return { ok: false, invalid: bad };
+    }
+  }
   for (const name of TRACE_HEADERS) {
     const bad = copy(name);
     if (bad) return { ok: false, invalid: bad };
@@ -74,6 +84,13 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView): AuthReque
       const bad = copy(name);
       if (bad) return { ok: false, invalid: bad };
     }
+  }
+  // Last, so a static header replaces a client's header of the same name, and counts once.
+  for (const header of rule.request.headersToAdd) {
+    const previous = headers[header.name];
+    if (previous !== undefined) size -= header.name.length + previous.length;
+    headers[header.name] = header.value;
+    size += header.name.length + header.value.length;
   }
   if (size > rule.request.maxHeaderBytes) {
     return {

@@ -33,14 +33,19 @@ export interface HttpRequestMessage {
 export interface StructMessage {
   fields?: Record<string, ValueMessage>;
 }
+/**
+ * google.protobuf.Value as protobufjs decodes it. protobufjs defines the well-known types itself,
+ * with camelCase field names whatever `keepCase` says, so a Value reads `stringValue`, never
+ * `string_value`.
+ */
 interface ValueMessage {
   kind?: string;
-  null_value?: unknown;
-  number_value?: number;
-  string_value?: string;
-  bool_value?: boolean;
-  struct_value?: StructMessage;
-  list_value?: { values?: ValueMessage[] };
+  nullValue?: unknown;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: StructMessage;
+  listValue?: { values?: ValueMessage[] };
 }
 
 /** One check's request, read once: what the matcher sees plus what the auth request needs. */
@@ -200,16 +205,16 @@ function structToJson(s: StructMessage): Record<string, unknown> {
 
 function valueToJson(v: ValueMessage): unknown {
   switch (v.kind) {
-    case 'number_value':
-      return v.number_value;
-    case 'string_value':
-      return v.string_value;
-    case 'bool_value':
-      return v.bool_value;
-    case 'struct_value':
-      return structToJson(v.struct_value ?? {});
-    case 'list_value':
-      return (v.list_value?.values ?? []).map(valueToJson);
+    case 'numberValue':
+      return v.numberValue;
+    case 'stringValue':
+      return v.stringValue;
+    case 'boolValue':
+      return v.boolValue;
+    case 'structValue':
+      return structToJson(v.structValue ?? {});
+    case 'listValue':
+      return (v.listValue?.values ?? []).map(valueToJson);
     default:
       return null;
   }

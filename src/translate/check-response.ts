@@ -1,3 +1,4 @@
+import { toMetadataStruct, type MetadataStruct } from './dynamic-metadata';
 import type { Decision, HeaderList } from './types';
 
 /** google.rpc.Code values used in CheckResponse.status. */
@@ -18,8 +19,9 @@ interface HeaderValueOption {
 /** envoy.service.auth.v3.CheckResponse with proto field names and enums as numbers, ready to encode. */
 export interface CheckResponseMessage {
   status: { code: number; message?: string };
-  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
+  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[]; response_headers_to_add?: HeaderValueOption[] };
   denied_response?: { status: { code: number }; headers: HeaderValueOption[]; body: string };
+  dynamic_metadata: MetadataStruct;
 }
 
 /**
@@ -27,13 +29,24 @@ export interface CheckResponseMessage {
  * status: a gRPC error would be Envoy's own failure, subject to its failure_mode_allow.
  */
 export function toCheckResponse(decision: Decision): CheckResponseMessage {
+  const dynamic_metadata = toMetadataStruct(decision);
   if (decision.kind === 'allow') {
+    const headers = decision.headersToSet.map(([key, value]) => overwrite(key, value));
+    const { headersToAppend, removeRequested, clientHeaders } = decision;
+    if (headersToAppend && headersToAppend.length > 0) {
+      headers.push(...firstOverwrites(headersToAppend, new Set(decision.headersToSet.map(([key]) => key))));
+    }
+    const remove =
+      removeRequested && removeRequested.length > 0 ? union(decision.headersToRemove, removeRequested) : [...decision.headersToRemove];
     return {
       status: { code: GRPC_OK },
       ok_response: {
-        headers: decision.headersToSet.map(([key, value]) => overwrite(key, value)),
-        headers_to_remove: [...decision.headersToRemove],
+        headers,
+        headers_to_remove: remove,
+        ...(clientHeaders &&
+          clientHeaders.length > 0 && { response_headers_to_add: clientHeaders.map(([key, value]) => append(key, value)) }),
       },
+      dynamic_metadata,
     };
   }
   return {
@@ -43,9 +56,10 @@ export function toCheckResponse(decision: Decision): CheckResponseMessage {
     },
     denied_response: {
       status: { code: decision.status },
-      headers: deniedHeaders(decision.headers),
+      headers: firstOverwrites(decision.headers),
       body: decision.body.toString('utf8'),
     },
+    dynamic_metadata,
   };
 }
 
@@ -61,12 +75,23 @@ function append(key: string, value: string): HeaderValueOption {
   return { header: { key, value }, append: { value: true }, append_action: APPEND_IF_EXISTS_OR_ADD };
 }
 
-/** The first occurrence of a name replaces Envoy's own; repeats (set-cookie) are appended. */
-function deniedHeaders(headers: HeaderList): HeaderValueOption[] {
-  const seen = new Set<string>();
+/**
+ * The first occurrence of a name replaces Envoy's own (or the client's); repeats (set-cookie) are
+ * appended. For `response.appendHeaders` this is what keeps a client's copy out: Envoy applies
+ * `headers_to_remove` after additions, so removing the name would drop the appended values too,
+ * and appending alone would keep the client's value in front of them. A name already in `seen`
+ * (set by another rule) is appended to.
+ */
+function firstOverwrites(headers: HeaderList, seen = new Set<string>()): HeaderValueOption[] {
   return headers.map(([key, value]) => {
     if (seen.has(key)) return append(key, value);
     seen.add(key);
     return overwrite(key, value);
   });
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  const out = [...a];
+  for (const name of b) if (!out.includes(name)) out.push(name);
+  return out;
 }

@@ -3,6 +3,7 @@ export { readCheckRequest, type CheckRequestMessage, type CheckView, type HttpRe
 export { toCheckResponse, type CheckResponseMessage, GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED } from './check-response';
 export { FAILURE_MODE_HEADER } from './failure-mode-header';
 export { HOP_BY_HOP } from './hop-by-hop';
+export { dryRunAllow } from './dry-run';
 export { interpretAuthResponse } from './interpret-auth-response';
 export { normalizePath, type NormalizedPath } from './normalize-path';
 export { resolveOutcome } from './resolve-outcome';

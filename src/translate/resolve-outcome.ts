@@ -8,22 +8,9 @@ const EMPTY = Buffer.alloc(0);
 export function resolveOutcome(rule: RuleSettings, outcome: AuthOutcome): Decision {
   switch (outcome.kind) {
     case 'allow':
-      return {
-        kind: 'allow',
-        reason: 'auth_allowed',
-        rule: rule.name,
-        headersToSet: outcome.headersToSet,
-        headersToRemove: outcome.headersToRemove,
-      };
+      return { ...outcome, reason: 'auth_allowed', rule: rule.name };
     case 'deny':
-      return {
-        kind: 'deny',
-        reason: outcome.reason,
-        rule: rule.name,
-        status: outcome.status,
-        headers: outcome.headers,
-        body: outcome.body,
-      };
+      return { ...outcome, rule: rule.name };
     case 'unavailable':
       if (rule.service.mode === 'loose') {
         // No answer means no identity: headers the auth service would have set are stripped, so
@@ -33,7 +20,7 @@ export function resolveOutcome(rule: RuleSettings, outcome: AuthOutcome): Decisi
           reason: 'unavailable_loose',
           rule: rule.name,
           headersToSet: [[FAILURE_MODE_HEADER, 'true']],
-          headersToRemove: rule.response.allowedHeaders,
+          headersToRemove: [...rule.response.allowedHeaders, ...rule.response.appendHeaders],
         };
       }
       return {

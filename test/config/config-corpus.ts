@@ -16,7 +16,7 @@ export interface CorpusEntry {
 }
 
 const ROOT = path.resolve(__dirname, '../..');
-const RULE_KEYS = new Set(['name', 'enabled', 'service', 'request', 'response', 'match', 'cache', 'coalesce']);
+const RULE_KEYS = new Set(['name', 'enabled', 'dryRun', 'service', 'request', 'response', 'match', 'cache', 'coalesce']);
 /** Stands in for `${...}` in a test's template literal; only where a service URL goes can we say what it held. */
 const SUBSTITUTION = '\u0000sub\u0000';
 const TEST_URL = 'http://127.0.0.1:1';

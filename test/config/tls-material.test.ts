@@ -7,25 +7,27 @@ import { TestCa, type Pem } from '../helpers/test-ca';
 let ca: TestCa;
 let leaf: Pem;
 let other: Pem;
+const HOUR = 3600_000;
+// An hour into the day the certificates are valid for: openssl starts that day at the whole
+// second they were made, which can be after any clock reading taken before they were made.
+let now: Date;
 beforeAll(() => {
   ca = TestCa.create('Material Test CA');
   leaf = ca.issue('leaf');
   other = ca.issue('other');
+  now = new Date(Date.now() + HOUR);
 }, 30_000);
-
-const HOUR = 3600_000;
-const now = new Date();
 const cert = (pem: Buffer): PemFile => ({ keyPath: 'grpc.tls.cert', file: '/etc/tls/server.crt', pem });
 const key = (pem: Buffer): PemFile => ({ keyPath: 'grpc.tls.key', file: '/etc/tls/server.key', pem });
 const caFile = (pem: Buffer): PemFile => ({ keyPath: 'grpc.tls.clientCa', file: '/etc/tls/ca.crt', pem });
 
-function caIssues(pem: Buffer, at = now): string[] {
+function caIssues(pem: Buffer, at: Date = now): string[] {
   const issues = new Issues();
   checkCaFile(caFile(pem), at, issues);
   return issues.list.map((i) => `${i.path}: ${i.message}`);
 }
 
-function pairIssues(c: Buffer, k: Buffer, at = now): string[] {
+function pairIssues(c: Buffer, k: Buffer, at: Date = now): string[] {
   const issues = new Issues();
   checkCertAndKey(cert(c), key(k), at, issues);
   return issues.list.map((i) => `${i.path}: ${i.message}`);

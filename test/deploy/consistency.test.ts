@@ -75,6 +75,16 @@ function bodyLimitsAgree(settings: AdapterSettings, maxRequestBytes: number): vo
 }
 
 describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () => {
+  test('every ext_authz dynamic metadata key the access log prints is one the adapter sets', () => {
+    const format: string = hcm.access_log[0].typed_config.log_format.text_format_source.inline_string;
+    const keys = [...format.matchAll(/%DYNAMIC_METADATA\(envoy\.filters\.http\.ext_authz:([^)]+)\)%/g)].map((m) => m[1]);
+    expect(keys).toEqual(expect.arrayContaining(['rule', 'x-user-id']));
+    for (const key of keys) {
+      const set = ['rule', 'reason'].includes(key) || adapter.rules.every((r) => r.response.dynamicMetadata.includes(key));
+      expect({ key, set }).toEqual({ key, set: true });
+    }
+  });
+
   const adapterCluster = extAuthz.grpc_service.envoy_grpc.cluster_name;
 
   it('sends ext_authz to a cluster that exists and names itself in its load_assignment', () => {

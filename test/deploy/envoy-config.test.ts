@@ -96,6 +96,19 @@ describe('deploy/envoy.yaml against Envoy protos', () => {
     expect(messages(validateText(mutate(from, to)))).toEqual([expect.stringMatching(expected)]);
   });
 
+  it("logs each request with the adapter's rule, reason and user id from the ext_authz dynamic metadata", () => {
+    const hcm = parse(ENVOY_YAML).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const format: string = hcm.access_log[0].typed_config.log_format.text_format_source.inline_string;
+    for (const key of ['rule', 'reason', 'x-user-id']) expect(format).toContain(`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:${key})%`);
+  });
+
+  it.each([
+    ['a misspelled access logger @type', 'access_loggers.stream.v3.StdoutAccessLog', 'access_loggers.stream.v3.StdoutAccessLogs', /unknown @type/],
+    ['a misspelled log format field', 'text_format_source:', 'text_format_sorce:', /unknown field "text_format_sorce"/],
+  ])('the proto validation covers the access log: %s', (_label, from, to, expected) => {
+    expect(messages(validateText(mutate(from, to)))).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
   it('accepts the JSON (camelCase) spelling of a field, as Envoy does', () => {
     expect(messages(validateText(mutate('max_request_bytes: 10240', 'maxRequestBytes: 10240')))).toEqual([]);
   });

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parseDocument } from 'yaml';
-import { CONFIG_SCHEMA_FILE, Issues, keyPath, parseConfigValue, type ConfigIssue } from '../../src/config';
-import { compileMatch } from '../../src/matcher';
+import { CONFIG_SCHEMA_FILE, Issues, keyPath, parseConfigValue, type ConfigIssue, type Environment } from '../../src/config';
+import { compileHeaderNameMatchers, compileMatch } from '../../src/matcher';
 
 export const CONFIG_SCHEMA = JSON.parse(readFileSync(CONFIG_SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
 
@@ -55,9 +55,15 @@ export function schemaErrors(value: unknown): SchemaError[] {
  * Every problem `validate` would report short of reading files: the settings, then each rule's
  * match block (conditions, RBAC permissions), as the loader compiles them.
  */
+/** Every `${NAME}` a config refers to is set: the schema cannot know the environment, so neither does this side. */
+const ANY_ENVIRONMENT: Environment = new Proxy({}, { get: () => 'set' });
+
 export function parserIssues(value: unknown): ConfigIssue[] {
   const issues = new Issues();
-  const settings = parseConfigValue(value, issues);
-  for (const rule of settings?.rules ?? []) compileMatch(rule.match, issues);
+  const settings = parseConfigValue(value, issues, ANY_ENVIRONMENT);
+  for (const rule of settings?.rules ?? []) {
+    compileMatch(rule.match, issues);
+    compileHeaderNameMatchers(rule.request.allowedHeaderMatchers, issues);
+  }
   return issues.list;
 }

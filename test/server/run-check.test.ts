@@ -43,6 +43,7 @@ function rule(name: string, extra = ''): string {
   return `  - name: ${name}\n    service: { url: "http://127.0.0.1:1", path: /auth }\n${extra}`;
 }
 const LOOSE = (name: string, extra = ''): string => rule(name, extra).replace('path: /auth }', 'path: /auth, mode: loose }');
+const DRY = (name: string, extra = ''): string => rule(name, `    dryRun: true\n${extra}`);
 const PUBLIC = '    match: { mode: whitelist, conditions: [ { path: "/public/*" } ] }\n';
 const USER_HEADER = '    response: { allowedHeaders: [x-user-id] }\n';
 
@@ -141,6 +142,46 @@ describe('runCheck', () => {
       request('/x', { headers: { authorization: 'x'.repeat(2000) } }),
       'deny request_too_large rule=a 431',
       [],
+    ],
+    [
+      'a dry-run rule denying beside an enforcing rule allowing: allowed, counted under the dry run',
+      DRY('a') + rule('b'),
+      { a: () => answer(403), b: () => answer(200) },
+      request('/x'),
+      'allow dry_run_denied rule=a',
+      ['a GET /auth/x', 'b GET /auth/x'],
+    ],
+    [
+      'a dry-run rule allowing and an enforcing rule denying: the enforcing rule denies',
+      DRY('a') + rule('b'),
+      { a: () => answer(200), b: () => answer(403) },
+      request('/x'),
+      'deny auth_denied rule=b 403',
+      ['a GET /auth/x', 'b GET /auth/x'],
+    ],
+    [
+      'a dry-run rule whose service is down (unavailable_strict)',
+      DRY('a'),
+      { a: () => REFUSED },
+      request('/x'),
+      'allow dry_run_denied rule=a',
+      ['a GET /auth/x'],
+    ],
+    [
+      'a dry-run rule over request.maxHeaderBytes',
+      DRY('a', '    request: { maxHeaderBytes: 1024 }\n'),
+      {},
+      request('/x', { headers: { authorization: 'x'.repeat(2000) } }),
+      'allow dry_run_denied rule=a',
+      [],
+    ],
+    [
+      'a caller that went away under a dry-run rule: still cancelled, never a dry-run allow',
+      DRY('a'),
+      { a: () => ({ ok: false, cause: 'cancelled', elapsedMs: 0 }) },
+      request('/x'),
+      'deny cancelled rule=a 403',
+      ['a GET /auth/x'],
     ],
     [
       'a caller that went away, even under a loose rule',

@@ -101,9 +101,10 @@ describe('readCheckRequest', () => {
           filter_metadata: {
             'envoy.filters.http.jwt_authn': {
               fields: {
-                sub: { kind: 'string_value', string_value: 'u1' },
-                n: { kind: 'number_value', number_value: 2 },
-                tags: { kind: 'list_value', list_value: { values: [{ kind: 'bool_value', bool_value: true }, { kind: 'null_value' }] } },
+                // protobufjs decodes google.protobuf.Value with camelCase fields, whatever keepCase says.
+                sub: { kind: 'stringValue', stringValue: 'u1' },
+                n: { kind: 'numberValue', numberValue: 2 },
+                tags: { kind: 'listValue', listValue: { values: [{ kind: 'boolValue', boolValue: true }, { kind: 'nullValue' }] } },
               },
             },
           },

@@ -17,6 +17,8 @@ describe('toCheckResponse', () => {
         headers: [{ header: { key: 'x-user-id', value: 'u1' }, append: { value: false }, append_action: 2 }],
         headers_to_remove: ['x-role'],
       },
+      // Always: the rule and reason of the decision (issue 14).
+      dynamic_metadata: { fields: { rule: { stringValue: 'r' }, reason: { stringValue: 'auth_allowed' } } },
     });
   });
 
@@ -30,6 +32,7 @@ describe('toCheckResponse', () => {
     expect(toCheckResponse(decision)).toEqual({
       status: { code, message: 'auth_denied' },
       denied_response: { status: { code: status }, headers: [], body: 'no' },
+      dynamic_metadata: { fields: { rule: { stringValue: 'r' }, reason: { stringValue: 'auth_denied' } } },
     });
   });
 

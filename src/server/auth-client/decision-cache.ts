@@ -173,7 +173,12 @@ function entryBytes(key: string, outcome: CacheableOutcome): number {
   } else {
     for (const [name, value] of outcome.headersToSet) bytes += name.length + value.length;
     for (const name of outcome.headersToRemove) bytes += name.length;
+    for (const [name, value] of outcome.headersToAppend ?? []) bytes += name.length + value.length;
+    for (const [name, value] of outcome.clientHeaders ?? []) bytes += name.length + value.length;
+    for (const name of outcome.removeRequested ?? []) bytes += name.length;
   }
+  const { metadata } = outcome;
+  if (metadata) for (const name in metadata) bytes += name.length + metadata[name].length;
   return bytes;
 }
 

@@ -43,7 +43,10 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       callback(null, toCheckResponse(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
-      if (decisions.isLevelEnabled('info')) logDecision(decisions, result, seconds);
+      if (decisions.isLevelEnabled('info')) {
+        logDecision(decisions, result, seconds);
+        if (result.dryRuns && result.dryRuns.length > 0) logDryRuns(decisions, result);
+      }
     } finally {
       deps.track(-1, config);
     }
@@ -56,6 +59,24 @@ export const MAX_LOGGED_REQUEST_ID = 128;
 
 function loggedRequestId(id: string): string {
   return id.length > MAX_LOGGED_REQUEST_ID ? id.slice(0, MAX_LOGGED_REQUEST_ID) : id;
+}
+
+/** One line per `dryRun` rule that would have denied: what it would have answered instead of allowing. */
+function logDryRuns(logger: Logger, result: CheckResult): void {
+  for (const would of result.dryRuns ?? []) {
+    if (would.kind !== 'deny') continue;
+    logger.info(
+      {
+        requestId: loggedRequestId(result.requestId),
+        rule: would.rule,
+        dryRun: true,
+        decision: 'deny',
+        reason: would.reason,
+        status: would.status,
+      },
+      'dry run: would have denied',
+    );
+  }
 }
 
 function logDecision(logger: Logger, result: CheckResult, seconds: number): void {

@@ -12,12 +12,14 @@ import {
   type RuleSettings,
   type ServiceTlsMaterial,
 } from '../../config';
-import { compileMatch, type RuleMatcher } from '../../matcher';
+import { compileHeaderNameMatchers, compileMatch, type HeaderNameFilter, type RuleMatcher } from '../../matcher';
 
 /** A rule as compiled: settings, conditions ready to match, and its service's TLS material. */
 export interface CompiledRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
+  /** The StringMatchers of `request.allowedHeaders`, tried on each request header's name. */
+  readonly headerMatchers: HeaderNameFilter;
   readonly tls?: ServiceTlsMaterial;
 }
 
@@ -58,12 +60,13 @@ export async function compileConfig(text: string, source: string, now = new Date
   if (!settings) throw new ConfigError(source, issues.list);
   // Conditions and TLS files are checked even when the settings had problems, so one run lists them all.
   const matchers = settings.rules.map((rule) => compileMatch(rule.match, issues));
+  const headerMatchers = settings.rules.map((rule) => compileHeaderNameMatchers(rule.request.allowedHeaderMatchers, issues));
   const tls = await Promise.all(settings.rules.map((rule, i) => readServiceTls(rule, keyPath('rules', i), issues, now)));
   const grpcTls = await readGrpcTls(settings, issues, now);
   if (!issues.empty) throw new ConfigError(source, issues.list);
   return {
     settings,
-    rules: settings.rules.map((rule, i) => ({ settings: rule, matcher: matchers[i], tls: tls[i] })),
+    rules: settings.rules.map((rule, i) => ({ settings: rule, matcher: matchers[i], headerMatchers: headerMatchers[i], tls: tls[i] })),
     grpcTls,
     warnings: issues.warnings,
   };

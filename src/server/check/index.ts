@@ -5,6 +5,7 @@
  * and config; never runtime.
  */
 export { createCheckHandler, MAX_LOGGED_REQUEST_ID, type CheckHandlerDeps } from './check-handler';
+export { explainHeaders, formatHeaderPlan, type HeaderPlan } from './explain-headers';
 export { compileConfig, compileConfigFile, readConfigText, type CompiledConfig, type CompiledRule } from './compile-config';
 export { runCheck, type CheckResult } from './run-check';
 export { selectRules } from './select-rules';

@@ -1,5 +1,13 @@
 import { DEFAULTS } from '../../config';
-import { buildAuthRequest, readCheckRequest, resolveOutcome, type CheckRequestMessage, type Decision } from '../../translate';
+import {
+  buildAuthRequest,
+  dryRunAllow,
+  readCheckRequest,
+  resolveOutcome,
+  type CheckRequestMessage,
+  type CheckView,
+  type Decision,
+} from '../../translate';
 import { askAuthService } from './ask-auth-service';
 import type { AuthCallRecord, Cancellation } from '../auth-client';
 import type { CallMetadata, CheckSpan, CheckTracer } from '../observability';
@@ -15,7 +23,7 @@ import {
 } from './denials';
 import { AllowMerge } from './merge-allows';
 import { selectRules } from './select-rules';
-import type { ServingConfig } from './serving-config';
+import type { ServingConfig, ServingRule } from './serving-config';
 
 export interface CheckResult {
   readonly decision: Decision;
@@ -23,14 +31,16 @@ export interface CheckResult {
   readonly calls: readonly AuthCallRecord[];
   /** Set with reason `internal_error`: what the adapter failed on, for the log. */
   readonly error?: unknown;
+  /** What each `dryRun` rule would have decided instead of allowing: logged, never answered. */
+  readonly dryRuns?: readonly Decision[];
 }
 
 /**
  * One Check, step by step. Each step is a named function in its own file; the first denial ends
- * the check, and the allows of every rule in scope are merged. Never rejects: a bug in any step
- * is an `internal_error` denial that keeps the request id. With a `tracer` (tracing on) the
- * check is a span continuing the request's trace, found in its headers or else the call's
- * `metadata`; without one, no tracing work is done at all.
+ * the check, unless its rule is a dry run, and the allows of every rule in scope are merged.
+ * Never rejects: a bug in any step is an `internal_error` denial that keeps the request id. With
+ * a `tracer` (tracing on) the check is a span continuing the request's trace, found in its
+ * headers or else the call's `metadata`; without one, no tracing work is done at all.
  */
 export async function runCheck(
   config: ServingConfig,
@@ -41,10 +51,11 @@ export async function runCheck(
 ): Promise<CheckResult> {
   let requestId = '';
   const calls: AuthCallRecord[] = [];
+  const dryRuns: Decision[] = [];
   let span: CheckSpan | undefined;
   const result = (decision: Decision, error?: unknown): CheckResult => {
     span?.end(decision, calls, error);
-    return { decision, requestId, calls };
+    return { decision, requestId, calls, dryRuns };
   };
   try {
     // 1. Read the request (translate/check-request.ts).
@@ -59,43 +70,61 @@ export async function runCheck(
 
     const allows = new AllowMerge(config.vouchedHeaders, rules);
     for (const rule of rules) {
-      const { settings } = rule;
       // 3. Match: does this rule need authentication for this request (matcher/)?
       if (!rule.matcher.needsAuth(view.input)) continue;
 
-      // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
-      // for CONNECT and wait on it until the timeout: never an answer, so never sent.
-      if (view.input.method.toUpperCase() === 'CONNECT') {
-        return result(deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS));
+      // 4-6. Build the auth request, ask the auth service, apply the rule's mode (decideForRule).
+      const decision = await decideForRule(rule, view, cancel, calls, span);
+
+      // 7. A dry run's denial is logged and counted, never answered (translate/dry-run.ts).
+      if (decision.kind === 'deny') {
+        // A caller that went away is not a would-be denial: nobody is listening, and the reason stays true.
+        if (!rule.settings.dryRun || decision.reason === 'cancelled') return result(allows.deny(decision));
+        dryRuns.push(decision);
+        allows.add(dryRunAllow(rule.settings));
+        continue;
       }
-      const built = buildAuthRequest(settings, view);
-      if (!built.ok) {
-        if ('invalid' in built) return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
-        // Counted with the bound's kind, but denied in every mode: only the client can cause it.
-        calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
-        return result(deny('request_too_large', settings.name, TOO_LARGE_STATUS));
-      }
 
-      // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
-      const answer = await askAuthService(rule, built.request, cancel, calls, span);
-      // Nobody is listening any more: fail closed, and count it as the caller's doing.
-      if (answer === 'cancelled') return result(deny('cancelled', settings.name, settings.service.statusOnError));
-      // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
-      if (answer === 'invalid_request') return result(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
-      // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
-      if (answer === 'overloaded') return result(deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
-      // The adapter failed, not the service: denied in every mode, as an internal error worth a retry.
-      if (answer === 'local_failure') return result(deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS));
-
-      // 6. Apply the rule's mode (translate/resolve-outcome.ts).
-      const decision = resolveOutcome(settings, answer);
-      if (decision.kind === 'deny') return result(decision);
-
-      // 7. Merge this rule's allow with the others' (merge-allows.ts).
+      // 8. Merge this rule's allow with the others' (merge-allows.ts).
       allows.add(decision);
     }
     return result(allows.decision());
   } catch (error) {
     return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS), error), error };
   }
+}
+
+/** Steps 4 to 6 of one rule: every way they end is this rule's decision, so a dry run can turn any denial into an allow. */
+async function decideForRule(
+  rule: ServingRule,
+  view: CheckView,
+  cancel: Cancellation,
+  calls: AuthCallRecord[],
+  span: CheckSpan | undefined,
+): Promise<Decision> {
+  const { settings } = rule;
+  // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
+  // for CONNECT and wait on it until the timeout: never an answer, so never sent.
+  if (view.input.method.toUpperCase() === 'CONNECT') return deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS);
+  const built = buildAuthRequest(settings, view, rule.headerMatchers);
+  if (!built.ok) {
+    if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+    // Counted with the bound's kind, but denied in every mode: only the client can cause it.
+    calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
+    return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
+  }
+
+  // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
+  const answer = await askAuthService(rule, built.request, cancel, calls, span);
+  // Nobody is listening any more: fail closed, and count it as the caller's doing.
+  if (answer === 'cancelled') return deny('cancelled', settings.name, settings.service.statusOnError);
+  // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
+  if (answer === 'invalid_request') return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+  // The adapter's own bound: denied in every mode, or a flood of bad tokens would open loose mode.
+  if (answer === 'overloaded') return deny('overloaded', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
+  // The adapter failed, not the service: denied in every mode, as an internal error worth a retry.
+  if (answer === 'local_failure') return deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
+
+  // 6. Apply the rule's mode (translate/resolve-outcome.ts).
+  return resolveOutcome(settings, answer);
 }

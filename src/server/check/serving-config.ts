@@ -1,5 +1,5 @@
 import type { AdapterSettings, RuleSettings } from '../../config';
-import type { RuleMatcher } from '../../matcher';
+import type { HeaderNameFilter, RuleMatcher } from '../../matcher';
 import type { AuthCaller, Coalescer, ConcurrencyLimit, DecisionCache, Exchange } from '../auth-client';
 import { vouchedHeaders } from './vouched-headers';
 
@@ -7,6 +7,8 @@ import { vouchedHeaders } from './vouched-headers';
 export interface ServingRule {
   readonly settings: RuleSettings;
   readonly matcher: RuleMatcher;
+  /** The StringMatchers of `request.allowedHeaders`, tried on each request header's name. */
+  readonly headerMatchers?: HeaderNameFilter;
   readonly client: AuthCaller;
   /** This rule's own bound on auth calls in flight (`service.maxConcurrent`). */
   readonly limit: ConcurrencyLimit;

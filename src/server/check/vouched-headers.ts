@@ -2,7 +2,7 @@ import type { RuleSettings } from '../../config';
 import { FAILURE_MODE_HEADER } from '../../translate';
 
 /**
- * Every header name an auth service of this config could vouch for, to be removed from each
+ * Every header name an auth service of this config could vouch for (set or append upstream), to be removed from each
  * allowed request unless an auth service set it on that very request. It spans every rule,
  * enabled or not and in scope or not: a route pinned to one rule, or a rule switched off, must
  * not let a client's `x-user-role` through just because no rule in scope names it.
@@ -17,7 +17,10 @@ export function vouchedHeaders(rules: readonly RuleSettings[]): readonly string[
     names.add(twin(name));
   };
   add(FAILURE_MODE_HEADER);
-  for (const rule of rules) for (const name of rule.response.allowedHeaders) add(name);
+  for (const rule of rules) {
+    for (const name of rule.response.allowedHeaders) add(name);
+    for (const name of rule.response.appendHeaders) add(name);
+  }
   return [...names];
 }
 

@@ -15,6 +15,7 @@ import {
 import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText, type ServingConfig } from '../check';
 import { attachClients, type LoadedConfig } from './attach-clients';
 import { ConfigLeases } from './config-leases';
+import { logBreakerTransitions } from './breaker-log';
 import { ConfigReloader } from './config-reloader';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from '../protos';
@@ -34,7 +35,7 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Monotonic clock in ms for the decision caches; tests pass their own to expire entries. */
+  /** Monotonic clock in ms for the decision caches and the circuit breakers; tests pass their own. */
   readonly clock?: () => number;
   /** `configText` already compiled by the caller, so startup does not compile it twice. */
   readonly preloaded?: CompiledConfig;
@@ -76,6 +77,7 @@ export class AdapterServer {
     private readonly tracing: Tracing | undefined,
   ) {
     this.config = initial;
+    logBreakerTransitions(initial, logger);
     // Closing waits for the requests already given to the pool; no check can add more by then.
     this.leases = new ConfigLeases(initial, (client) =>
       client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed')),
@@ -204,6 +206,7 @@ export class AdapterServer {
     const next = attachClients(compiled, previous, this.clock);
     this.config = next;
     this.leases.swap(next);
+    logBreakerTransitions(next, this.logger);
     const { grpcTls } = compiled;
     if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);
     if (this.ownLogger) this.logger.level = compiled.settings.log.level;

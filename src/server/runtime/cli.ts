@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONFIG_SCHEMA_FILE, ConfigError } from '../../config';
 import { explainRules, explanationsToJson, formatExplanations } from '../../matcher';
 import { readCheckRequest } from '../../translate';
-import { compileConfigFile, type CompiledConfig } from '../check';
+import { compileConfigFile, explainHeaders, formatHeaderPlan, vouchedHeaders, type CompiledConfig } from '../check';
 import { serveConfigFile } from './serve';
 
 const USAGE = `Usage:
@@ -116,8 +116,20 @@ async function explain(args: readonly string[]): Promise<number> {
     return 1;
   }
   const rules = config.rules.map((r) => ({ name: r.settings.name, enabled: r.settings.enabled, matcher: r.matcher }));
+  const vouched = vouchedHeaders(config.settings.rules);
+  const plans = config.rules.map((r) => explainHeaders(r, view, vouched));
   const list = explainRules(rules, view.input);
-  process.stdout.write(values.json ? explanationsToJson(list, view.input) : formatExplanations(list, view.input));
+  if (values.json) {
+    process.stdout.write(
+      explanationsToJson(
+        list.map((e, i) => ({ ...e, headers: plans[i] })),
+        view.input,
+      ),
+    );
+    return 0;
+  }
+  const plansText = config.rules.flatMap((r, i) => [`rule ${JSON.stringify(r.settings.name)} headers:`, ...formatHeaderPlan(plans[i])]);
+  process.stdout.write(`${formatExplanations(list, view.input)}${plansText.join('\n')}\n`);
   return 0;
 }
 

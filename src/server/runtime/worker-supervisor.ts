@@ -128,6 +128,10 @@ export class WorkerSupervisor {
 
   private fork(): void {
     const worker = cluster.fork();
+    // A message sent to a worker that has just exited, before its 'disconnect' is seen here,
+    // fails with EPIPE as an 'error' event: without a listener that would take the primary, and
+    // every worker with it, down. The 'exit' that follows replaces the worker.
+    worker.on('error', (err: Error) => this.logger.warn({ pid: worker.process.pid, err }, 'message to a worker failed'));
     this.workers.set(worker.id, { worker, startedAt: Date.now(), ready: false });
   }
 
