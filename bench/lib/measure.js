@@ -31,6 +31,7 @@ const SAMPLES = 20;
  *   memorySeries?: Memory[],
  *   rounds?: Array<number | undefined>,
  *   cpuRounds?: Array<number | undefined>,
+ *   tracing?: { exports: number, megabytes: number, dropped: number },
  * }} Row
  */
 

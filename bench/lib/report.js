@@ -16,6 +16,9 @@ const ORDER = [
   'body',
   'bodyBaseline',
   'parity',
+  'authBaseline',
+  'traceOff',
+  'traceOn',
   'ceilingFixed',
   'fixed',
 ];
@@ -105,6 +108,11 @@ function render(rows, meta) {
     // The auth service's own cost, on the rows that call it.
     if (Number.isFinite(row.nginxCpuUsPerCheck) && (num(row.authCalls) > 0 || key === 'fixed')) {
       notes.push(`nginx CPU ${fmt(row.nginxCpuUsPerCheck, 1)} µs/check`);
+    }
+    if (row.tracing) {
+      notes.push(
+        `${row.tracing.exports} OTLP exports (${fmt(row.tracing.megabytes, 1)} MB) received, ${row.tracing.dropped} spans dropped`,
+      );
     }
     const ratio = atRate ? '' : fmt(num(row.reqPerSec) / ceiling);
     const cpuRatio = fmt((atRate ? ceilingFixedCpu : ceilingCpu) / num(row.cpuUsPerCheck));

@@ -124,6 +124,24 @@ describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () 
     expect(containerPorts(auth)).toContain(Number(auth.environment.PORT));
   });
 
+  it("sends Envoy's spans (OTLP/gRPC) and the adapter's (OTLP/HTTP) to the compose jaeger service", () => {
+    const jaeger = service('jaeger');
+    const provider = hcm.tracing.provider;
+    expect(provider.name).toBe('envoy.tracers.opentelemetry');
+    const otlpCluster = provider.typed_config.grpc_service.envoy_grpc.cluster_name;
+    expect(endpoints(cluster(otlpCluster))).toEqual([{ address: 'jaeger', port: 4317 }]);
+    expect(cluster(otlpCluster).typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config).toHaveProperty(
+      'http2_protocol_options',
+    );
+    const env = service('ext-authz-adapter').environment;
+    expect(env.OTEL_TRACES_EXPORTER).toBe('otlp');
+    expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    const endpoint = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+    expect({ host: endpoint.hostname, port: Number(endpoint.port) }).toEqual({ host: 'jaeger', port: 4318 });
+    expect(containerPorts(jaeger)).toEqual(expect.arrayContaining([4317, 4318]));
+    expect(service('ext-authz-adapter').depends_on).toHaveProperty('jaeger');
+  });
+
   it('publishes the listener and Envoy admin ports from the envoy service', () => {
     const envoySvc = service('envoy');
     expect(envoySvc.ports).toContain(`${listener.address.socket_address.port_value}:${listener.address.socket_address.port_value}`);

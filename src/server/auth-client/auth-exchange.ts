@@ -1,9 +1,22 @@
-import type { RuleSettings } from '../../config';
+import type { RuleSettings, ServiceSettings } from '../../config';
 import { interpretAuthResponse, type AuthOutcome, type AuthRequest } from '../../translate';
-import type { AuthCaller } from './auth-client';
+import type { AuthCallResult, AuthCaller } from './auth-client';
 import type { Cancellation } from './cancellation';
 import type { ConcurrencyLimit } from './concurrency-limit';
 import { isPersonal } from './sharing-policy';
+
+/**
+ * Told of each call that goes out, and of how it ended (tracing does this). It may send the call
+ * as another request: the same one with its own trace context.
+ */
+export interface AuthCallObserver {
+  startAuthCall(service: ServiceSettings, request: AuthRequest): ObservedAuthCall;
+}
+
+export interface ObservedAuthCall {
+  readonly request: AuthRequest;
+  end(result: AuthCallResult): void;
+}
 
 /** What one auth call did, for metrics and the decision log line. */
 export interface AuthCallRecord {
@@ -45,6 +58,7 @@ export async function exchange(
   limit: ConcurrencyLimit,
   request: AuthRequest,
   cancel: Cancellation | undefined,
+  observer?: AuthCallObserver,
 ): Promise<Exchange> {
   const { breaker } = client;
   const admission = breaker?.admit() ?? 'call';
@@ -56,16 +70,19 @@ export async function exchange(
     breaker?.record(admission, 'neutral');
     return { outcome: 'overloaded', record: overloadRecord(settings.name) };
   }
+  // Only a call that goes out is observed; a refused one shows as the check's reason.
+  const traced = observer?.startAuthCall(settings.service, request);
   let result;
   try {
     result = await client.call(
-      request,
+      traced ? traced.request : request,
       { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes, retries: settings.service.retries },
       cancel,
     );
   } finally {
     limit.release();
   }
+  traced?.end(result);
   // Any response is an answer, a 5xx or a 501 included: nothing a client's request can make the
   // service say counts toward opening the breaker; only silence, refusals and resets do.
   breaker?.record(admission, result.ok ? 'answered' : result.notAnswering === true ? 'not_answering' : 'neutral');

@@ -7,7 +7,7 @@
  * what may be shared (sharing-policy). Imports nothing from check, runtime or observability.
  */
 export { AuthClient, type AuthCaller, type AuthCallResult, type CallLimits } from './auth-client';
-export { exchange, type AuthCallRecord, type Exchange } from './auth-exchange';
+export { exchange, type AuthCallObserver, type AuthCallRecord, type Exchange, type ObservedAuthCall } from './auth-exchange';
 export { Cancellation, unlessCancelled } from './cancellation';
 export { CircuitBreaker, type Admission, type BreakerOutcome, type BreakerState } from './circuit-breaker';
 export { Coalescer } from './coalescer';

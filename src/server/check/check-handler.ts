@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../../translate';
 import { deny, OVERLOADED_HEADERS, OVERLOADED_STATUS } from './denials';
 import { Cancellation } from '../auth-client';
-import type { Logger, Metrics } from '../observability';
+import type { CheckTracer, Logger, Metrics } from '../observability';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 
@@ -11,6 +11,8 @@ export interface CheckHandlerDeps {
   config(): ServingConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Absent when tracing is off. */
+  readonly tracer?: CheckTracer;
   /**
    * Told when a call starts and ends, with the config it runs on, so a drain can wait for the
    * calls in flight and a reload closes a retired pool only after the calls using it.
@@ -25,7 +27,7 @@ const OVER_IN_FLIGHT_BYTES = deny('overloaded', '', OVERLOADED_STATUS, OVERLOADE
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
 export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
-  const { logger, metrics } = deps;
+  const { logger, metrics, tracer } = deps;
   // A decision line has a fixed shape, built in logDecision from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
   // follows the logger's level.
@@ -42,7 +44,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     const release = deps.admit(call.request);
     try {
       let result: CheckResult;
-      if (release) result = await runCheck(config, call.request, cancel);
+      if (release) result = await runCheck(config, call.request, cancel, tracer, call.metadata);
       else {
         metrics.countRefusal('in_flight_bytes');
         result = { decision: OVER_IN_FLIGHT_BYTES, requestId: '', calls: [] };

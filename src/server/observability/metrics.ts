@@ -189,6 +189,12 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlightBytes.set(this.readInFlightBytes()),
   });
+  private readonly spansDropped = new Counter({
+    name: 'ext_authz_trace_spans_dropped_total',
+    help: 'Spans not exported, by reason (queue_full: the export queue was full; export_failed: the collector did not take them).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   /** Read at scrape time, so counting calls in flight costs the hot path nothing here. */
   private readInFlight: () => number = () => 0;
   private readonly inFlight: Gauge = new Gauge({
@@ -260,6 +266,10 @@ export class Metrics {
 
   countDroppedLogLine(): void {
     this.logLinesDropped.inc();
+  }
+
+  countDroppedSpans(reason: 'queue_full' | 'export_failed', count: number): void {
+    this.spansDropped.inc({ reason }, count);
   }
 
   observeCheck(decision: Decision, calls: readonly AuthCallRecord[], seconds: number): void {

@@ -1,7 +1,18 @@
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { createAdminServer, createLogger, listen, type Logger, Metrics, redactConfig, SharedRender } from '../observability';
+import {
+  createAdminServer,
+  createLogger,
+  listen,
+  type Logger,
+  Metrics,
+  redactConfig,
+  SharedRender,
+  startTracing,
+  type Tracing,
+  type TracingEnv,
+} from '../observability';
 import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText, type ServingConfig } from '../check';
 import { attachClients, type LoadedConfig } from './attach-clients';
 import { ConfigLeases } from './config-leases';
@@ -31,6 +42,8 @@ export interface StartOptions {
   readonly clock?: () => number;
   /** `configText` already compiled by the caller, so startup does not compile it twice. */
   readonly preloaded?: CompiledConfig;
+  /** Trace each Check as these settings (read from OTEL_* variables) say; no tracing when absent. */
+  readonly tracing?: TracingEnv;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -65,6 +78,7 @@ export class AdapterServer {
     readonly metrics: Metrics,
     serveAdmin: boolean,
     private readonly clock: (() => number) | undefined,
+    private readonly tracing: Tracing | undefined,
   ) {
     this.config = initial;
     logBreakerTransitions(initial, logger);
@@ -83,6 +97,7 @@ export class AdapterServer {
         config: () => this.config,
         logger,
         metrics,
+        tracer: tracing?.tracer,
         track: (delta, config) => this.track(delta, config),
         admit: (request) => this.inFlightBytes.admit(request, this.config.settings.grpc.maxInFlightBytes),
       }),
@@ -111,6 +126,9 @@ export class AdapterServer {
     const config = attachClients(options.preloaded ?? (await compileConfig(text, options.configFile)), undefined, options.clock);
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
+    const tracing = options.tracing
+      ? await startTracing(options.tracing, logger, (reason, count) => metrics.countDroppedSpans(reason, count))
+      : undefined;
     const server = new AdapterServer(
       options.configFile,
       text,
@@ -120,11 +138,13 @@ export class AdapterServer {
       metrics,
       options.admin ?? true,
       options.clock,
+      tracing,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
     } catch (err) {
       await server.destroyPools();
+      void tracing?.shutdown();
       throw err;
     }
     return server;
@@ -265,12 +285,16 @@ export class AdapterServer {
     } else {
       this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
     }
+    // The last checks' spans go out before the process ends; a collector that does not take them
+    // holds the drain no longer than the time left.
+    if (this.tracing) await within(this.tracing.shutdown(), Math.max(FLUSH_GRACE_MS, deadline - Date.now()));
     await this.close();
     this.logger.info('stopped');
   }
 
   private async close(): Promise<void> {
     this.grpcServer.forceShutdown();
+    void this.tracing?.shutdown();
     if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
     await this.destroyPools();
   }

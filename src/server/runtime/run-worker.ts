@@ -1,6 +1,6 @@
 import { AdapterServer } from './adapter-server';
 import { HOLD_WORKER_ENV, isMessage, type FromWorker, type ToWorker } from './ipc-protocol';
-import { Metrics } from '../observability';
+import { Metrics, readTracingEnv } from '../observability';
 
 /** A worker: asks the primary for the config text, serves gRPC, obeys reload and shutdown. */
 export async function runWorker(configFile: string): Promise<void> {
@@ -21,7 +21,9 @@ export async function runWorker(configFile: string): Promise<void> {
   if (process.env[HOLD_WORKER_ENV]) await holdUntilReleased();
   let generation = first.generation;
   const metrics = new Metrics({ reloads: false });
-  const server = await AdapterServer.start({ configFile, configText: first.text, admin: false, metrics });
+  // Each worker exports its own spans; the primary already refused an invalid environment.
+  const tracing = readTracingEnv(process.env);
+  const server = await AdapterServer.start({ configFile, configText: first.text, admin: false, metrics, tracing });
   const drain = (cause: string): void => server.drainAndExit(cause);
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
