@@ -27,6 +27,8 @@
  * BENCH_BASELINE_BIN=path/to/bin/ext-authz-adapter.js adds the auth and the body rows on that
  * other build, in the same interleaved rounds: an A/B of a change within one run
  * (`--rows auth,authBaseline` or `--rows body,bodyBaseline`).
+ * The tracing rows run the same traced CheckRequest through the adapter with tracing off and on
+ * (every check sampled, exported over OTLP/HTTP protobuf to bench/otlp-sink.js).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -112,8 +114,13 @@ function preflight() {
 }
 
 function payloads() {
-  const write = (/** @type {string} */ name, /** @type {string} */ pathAndQuery, /** @type {string | undefined} */ body = undefined) => {
-    const payload = encodeCheckRequest(pathAndQuery, body);
+  const write = (
+    /** @type {string} */ name,
+    /** @type {string} */ pathAndQuery,
+    /** @type {string | undefined} */ body = undefined,
+    /** @type {Record<string, string> | undefined} */ extraHeaders = undefined,
+  ) => {
+    const payload = encodeCheckRequest(pathAndQuery, body, extraHeaders);
     const payloadFile = path.join(workDir(), `${name}.bin`);
     fs.writeFileSync(payloadFile, payload);
     return { payload, payloadFile };
@@ -124,8 +131,15 @@ function payloads() {
     deny: { ...write('deny', '/deny/orders/12345?expand=items'), expect: expectations.denied },
     body: { ...write('body', '/api/orders?expand=items', ORDER_BODY), expect: expectations.authAllowed },
     constant: { ...write('ceiling', '/api/orders/12345?expand=items&limit=20'), expect: expectations.ok },
+    // As Envoy sends it with tracing on: a sampled W3C context for the adapter to continue.
+    traced: { ...write('traced', '/api/orders/12345?expand=items&limit=20', undefined, TRACE_HEADERS), expect: expectations.authAllowed },
   };
 }
+
+const TRACE_HEADERS = {
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  tracestate: 'vendor=opaque',
+};
 
 /** @param {Row} row */
 function progress(row) {
@@ -145,9 +159,10 @@ function progress(row) {
  * Every server under test, started once; rows name the one they measure.
  * @param {string} authUrl
  * @param {ReturnType<typeof payloads>} p
+ * @param {string} sinkUrl the OTLP sink the tracing row exports to
  * @returns {Record<string, () => Promise<Target>>}
  */
-function servers(authUrl, p) {
+function servers(authUrl, p, sinkUrl) {
   const adapter = (/** @type {string} */ label, /** @type {Omit<import('./lib/targets').AdapterOptions, 'authUrl'>} */ options) => () =>
     startAdapter(label, { authUrl, ...options }, p.bypass.payload, expectations.bypass);
   return {
@@ -162,8 +177,17 @@ function servers(authUrl, p) {
     body: adapter('adapter-body', { workers: 1, body: true }),
     parity: adapter('adapter-parity', { workers: 1, parity: true }),
     ...(AB_NODE_FLAGS.length ? { w1flags: adapter('adapter-w1-flags', { workers: 1, nodeFlags: AB_NODE_FLAGS }) } : {}),
-    ...(BASELINE_BIN ? { w1Baseline: adapter('adapter-w1-baseline', { workers: 1, bin: BASELINE_BIN }) } : {}),
-    ...(BASELINE_BIN ? { bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }) } : {}),
+    ...(BASELINE_BIN
+      ? {
+          bodyBaseline: adapter('adapter-body-baseline', { workers: 1, body: true, bin: BASELINE_BIN }),
+          baseline: adapter('adapter-baseline', { workers: 1, bin: BASELINE_BIN }),
+        }
+      : {}),
+    // Every check sampled (the requests carry a sampled parent), exported as protobuf to the sink.
+    traced: adapter('adapter-traced', {
+      workers: 1,
+      env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+    }),
   };
 }
 
@@ -191,9 +215,6 @@ function rowPlan(p) {
     { key: 'body', label: 'adapter auth, POST body forwarded', server: 'body', load: p.body },
     { key: 'parity', label: 'adapter auth, every issue 14 header feature and dry run on', server: 'parity', load: p.auth },
     ...(BASELINE_BIN
-      ? [{ key: 'authBaseline', label: `adapter auth, baseline build (${BASELINE_BIN})`, server: 'w1Baseline', load: p.auth }]
-      : []),
-    ...(BASELINE_BIN
       ? [
           {
             key: 'bodyBaseline',
@@ -201,9 +222,25 @@ function rowPlan(p) {
             server: 'bodyBaseline',
             load: p.body,
           },
+          { key: 'authBaseline', label: `adapter auth, baseline build (${BASELINE_BIN})`, server: 'baseline', load: p.auth },
         ]
       : []),
+    { key: 'traceOff', label: 'adapter auth, tracing off (traceparent forwarded)', server: 'w1', load: p.traced },
+    { key: 'traceOn', label: 'adapter auth, tracing on (100%, OTLP to a local sink)', server: 'traced', load: p.traced },
   ].filter((r) => wanted(r.key));
+}
+
+/**
+ * What reached the sink and what the adapter dropped, so the tracing row shows the spans really went out.
+ * @param {Target} adapter
+ * @param {string} sinkUrl
+ * @returns {Promise<{ exports: number, megabytes: number, dropped: number }>}
+ */
+async function tracingFigures(adapter, sinkUrl) {
+  const sink = /** @type {{ requests: number, bytes: number }} */ (await (await fetch(`${sinkUrl}/count`)).json());
+  const metrics = await (await fetch(`http://127.0.0.1:${adapter.adminPort}/metrics`)).text();
+  const dropped = [...metrics.matchAll(/^ext_authz_trace_spans_dropped_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { exports: sink.requests, megabytes: sink.bytes / 2 ** 20, dropped };
 }
 
 async function main() {
@@ -236,7 +273,12 @@ async function main() {
     const needed = new Set(rowPlan(p).map((r) => r.server));
     if (wanted('ceilingFixed')) needed.add('ceiling');
     if (wanted('fixed')) needed.add('w1');
-    for (const [name, startFn] of Object.entries(servers(nginx.url, p))) {
+    let sinkUrl = '';
+    if (needed.has('traced')) {
+      running.sink = await startNodeServer('otlp-sink', 'otlp-sink.js');
+      sinkUrl = `http://127.0.0.1:${running.sink.port}`;
+    }
+    for (const [name, startFn] of Object.entries(servers(nginx.url, p, sinkUrl))) {
       if (!needed.has(name)) continue;
       try {
         running[name] = await startFn();
@@ -261,7 +303,12 @@ async function main() {
       }
       console.error(`  round ${round + 1}/${ROUNDS} done`);
     }
-    for (const r of plan) add(r.key, combineRounds(rounds[r.key] ?? []));
+    for (const r of plan) {
+      const row = combineRounds(rounds[r.key] ?? []);
+      const traced = running.traced;
+      if (r.key === 'traceOn' && row.failed.length === 0 && traced) row.tracing = await tracingFigures(traced, sinkUrl);
+      add(r.key, row);
+    }
 
     // Fixed rate: the ceiling and the adapter take turns, RATE_ROUNDS each.
     const atRate = [

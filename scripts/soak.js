@@ -2,7 +2,9 @@
 /**
  * `npm run soak [-- --duration 600 --rate 200]`: the adapter, spawned as its own process, under a
  * fixed rate of mixed outcomes (allow, deny, 5xx, timeout) from a real grpc-js client, against an
- * auth service on 127.0.0.1. Samples the adapter's RSS, open fds, sockets toward the auth service
+ * auth service on 127.0.0.1. Meanwhile the config is rewritten and reloaded (SIGHUP) every second,
+ * and 100 checks a second name a rule that does not exist, each a name never used before: neither
+ * may grow the process (each unknown name once made a metric series of its own). Samples the adapter's RSS, open fds, sockets toward the auth service
  * and event-loop delay p99 (its own /metrics), reports them at the start and the end, and exits 1
  * if any grew beyond the stated tolerance or any answer was wrong. Loopback only; it stops
  * everything it started.
@@ -19,18 +21,29 @@ const ROOT = path.join(__dirname, '..');
 const { CheckClient, checkRequest: envoyCheckRequest } = require(path.join(ROOT, 'dist', 'client'));
 
 /** @typedef {import('../src/client').DecodedCheckResponse} DecodedCheckResponse */
-/** @typedef {{ rssMiB: number, fds: number, authSockets: number, loopP99Ms: number }} Sample */
+/** @typedef {{ rssMiB: number, heapMiB: number, fds: number, authSockets: number, loopP99Ms: number, series: number }} Sample */
 /** @typedef {{ port: number, readonly openSockets: number, close(): Promise<void> }} SoakAuthService */
 /** @typedef {{ child: import('node:child_process').ChildProcess, grpcPort: number, adminPort: number }} SpawnedAdapter */
 
 const { cliOptions } = require('./lib/cli-options');
 
-const USAGE = 'usage: npm run soak [-- --duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS] [--log FILE]';
-const args = cliOptions(USAGE, { duration: '600', rate: '200', sample: '5', log: undefined });
+const USAGE =
+  'usage: npm run soak [-- --duration SECONDS >= 20] [--rate CHECKS_PER_SECOND <= 5000] [--sample SECONDS] [--log FILE]' +
+  ' [--unknown-rate UNKNOWN_RULE_CHECKS_PER_SECOND] [--reload-every SECONDS, 0 for none]';
+const args = cliOptions(USAGE, {
+  duration: '600',
+  rate: '200',
+  sample: '5',
+  log: undefined,
+  'unknown-rate': '100',
+  'reload-every': '1',
+});
 const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
-if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1)) {
+const UNKNOWN_RATE = Number(args['unknown-rate']);
+const RELOAD_EVERY_S = Number(args['reload-every']);
+if (!(DURATION_S >= 20 && RATE > 0 && RATE <= 5000 && SAMPLE_S >= 1 && UNKNOWN_RATE >= 0 && UNKNOWN_RATE <= 5000 && RELOAD_EVERY_S >= 0)) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -109,26 +122,53 @@ function startAuthService() {
   });
 }
 
+/**
+ * The config text; `variant` changes the rule's response headers, so each reload swaps in a different config.
+ * @param {number} authPort
+ * @param {number} variant
+ */
+function configText(authPort, variant) {
+  return [
+    'grpc: { address: "127.0.0.1:0" }',
+    'admin: { address: "127.0.0.1:0" }',
+    'log: { level: info }',
+    'shutdown: { drainDelay: 0s, timeout: 5s }',
+    'rules:',
+    '  - name: soak',
+    `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
+    `    response: { allowedHeaders: [x-user-id${variant % 2 === 1 ? ', x-soak-variant' : ''}] }`,
+    '',
+  ].join('\n');
+}
+
 /** @param {number} authPort */
 function writeConfig(authPort) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-authz-soak-'));
   const file = path.join(dir, 'config.yaml');
-  fs.writeFileSync(
-    file,
-    [
-      'grpc: { address: "127.0.0.1:0" }',
-      'admin: { address: "127.0.0.1:0" }',
-      'log: { level: info }',
-      'shutdown: { drainDelay: 0s, timeout: 5s }',
-      'rules:',
-      '  - name: soak',
-      `    service: { url: "http://127.0.0.1:${authPort}", path: /auth, timeout: ${TIMEOUT_MS}ms, mode: strict, statusOnError: 503, connections: ${CONNECTIONS} }`,
-      '    response: { allowedHeaders: [x-user-id] }',
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(file, configText(authPort, 0));
   return { dir, file };
 }
+
+/**
+ * Rewrites the config the safe way (a new file renamed over the old) and signals a reload.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {{ dir: string, file: string }} config
+ * @param {number} authPort
+ * @param {number} variant
+ */
+function reloadWith(child, config, authPort, variant) {
+  const aside = path.join(config.dir, 'next.yaml');
+  fs.writeFileSync(aside, configText(authPort, variant));
+  fs.renameSync(aside, config.file);
+  child.kill('SIGHUP');
+}
+
+/** @type {Mix} Every unknown rule name is denied 403, whatever the name. */
+const UNKNOWN_RULE = {
+  kind: 'unknown rule',
+  weight: 0,
+  expect: (r) => r.status?.message === 'unknown_rule' && r.denied_response?.status?.code === 403,
+};
 
 /**
  * Spawns the adapter and resolves with its ports once it logs that it is serving.
@@ -171,14 +211,16 @@ async function stopAdapter(child) {
 /**
  * @param {string} kind
  * @param {number} n
+ * @param {string} [rule] the rule a route pins (`context_extensions.rule`)
  */
-function checkRequest(kind, n) {
+function checkRequest(kind, n, rule) {
   return envoyCheckRequest({
     id: String(n),
     path: `/api/${kind}/${n}?q=1`,
     host: 'shop.example.com',
     scheme: 'https',
     headers: { authorization: 'Bearer soak' },
+    contextExtensions: rule === undefined ? undefined : { rule },
   });
 }
 
@@ -196,7 +238,17 @@ async function sample(adapter, auth) {
     r.text(),
   );
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics);
-  return { rssMiB: rssKiB / 1024, fds, authSockets: auth.openSockets, loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN };
+  const series = metrics.split('\n').filter((l) => l.startsWith('ext_authz_')).length;
+  // Heap in use, for telling garbage not yet collected (RSS rises, then falls) from a leak (both rise).
+  const heap = /^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics);
+  return {
+    rssMiB: rssKiB / 1024,
+    heapMiB: heap ? Number(heap[1]) / 2 ** 20 : NaN,
+    fds,
+    authSockets: auth.openSockets,
+    loopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN,
+    series,
+  };
 }
 
 /** @param {number[]} values */
@@ -211,7 +263,14 @@ function median(values) {
  */
 function summarize(samples) {
   const pick = (/** @type {keyof Sample} */ k) => median(samples.map((s) => s[k]));
-  return { rssMiB: pick('rssMiB'), fds: pick('fds'), authSockets: pick('authSockets'), loopP99Ms: pick('loopP99Ms') };
+  return {
+    rssMiB: pick('rssMiB'),
+    heapMiB: pick('heapMiB'),
+    fds: pick('fds'),
+    authSockets: pick('authSockets'),
+    loopP99Ms: pick('loopP99Ms'),
+    series: pick('series'),
+  };
 }
 
 async function main() {
@@ -225,8 +284,8 @@ async function main() {
   let adapter;
   /** @type {InstanceType<typeof CheckClient> | undefined} */
   let client;
-  const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0 };
-  const byKind = Object.fromEntries(MIX.map((m) => [m.kind, 0]));
+  const counts = { sent: 0, answered: 0, wrong: 0, errors: 0, warmupWrong: 0, unknownSent: 0, reloads: 0 };
+  const byKind = Object.fromEntries([...MIX, UNKNOWN_RULE].map((m) => [m.kind, 0]));
   /** @type {Array<Sample & { t: number }>} */
   const samples = [];
   /** @type {string | undefined} */
@@ -235,17 +294,22 @@ async function main() {
     adapter = await startAdapter(config.file);
     client = new CheckClient(`127.0.0.1:${adapter.grpcPort}`);
     const raw = client.raw;
-    console.error(`soak: ${RATE} checks/s for ${DURATION_S} s (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`);
+    console.error(
+      `soak: ${RATE} checks/s and ${UNKNOWN_RATE} unknown rule names/s for ${DURATION_S} s, ` +
+        `${RELOAD_EVERY_S > 0 ? `a reload every ${RELOAD_EVERY_S} s` : 'no reloads'} (warm-up ${WARMUP_S} s), sampling every ${SAMPLE_S} s`,
+    );
 
     const started = Date.now();
     const end = started + DURATION_S * 1000;
     let pending = 0;
     const tickMs = 10;
-    const send = () => {
-      const n = counts.sent++;
-      const mix = WHEEL[n % WHEEL.length];
+    const send = (/** @type {boolean} */ unknown) => {
+      const n = unknown ? counts.unknownSent++ : counts.sent++;
+      const mix = unknown ? UNKNOWN_RULE : WHEEL[n % WHEEL.length];
       pending++;
-      raw.Check(checkRequest(mix.kind, n), { deadline: Date.now() + 5_000 }, (err, res) => {
+      // Every unknown name is new: a series per name would grow without end.
+      const rule = unknown ? `no-such-rule-${n}` : undefined;
+      raw.Check(checkRequest(mix.kind, n, rule), { deadline: Date.now() + 5_000 }, (err, res) => {
         pending--;
         counts.answered++;
         byKind[mix.kind]++;
@@ -263,14 +327,22 @@ async function main() {
       });
     };
     // The schedule follows the clock, not the ticks: a late tick sends what fell due meanwhile.
+    const spawned = adapter;
     const ticker = setInterval(() => {
-      const target = Math.floor((RATE * (Date.now() - started)) / 1000);
-      while (counts.sent < target) {
+      const elapsed = Date.now() - started;
+      const target = Math.floor((RATE * elapsed) / 1000);
+      const unknownTarget = Math.floor((UNKNOWN_RATE * elapsed) / 1000);
+      while (counts.sent < target || counts.unknownSent < unknownTarget) {
         if (pending >= MAX_PENDING) {
           failure ??= `more than ${MAX_PENDING} checks awaiting an answer: the adapter is not keeping up`;
           return;
         }
-        send();
+        send(counts.sent >= target);
+      }
+      const reloadsDue = RELOAD_EVERY_S > 0 ? Math.floor(elapsed / (RELOAD_EVERY_S * 1000)) : 0;
+      if (counts.reloads < reloadsDue) {
+        counts.reloads++;
+        reloadWith(spawned.child, config, auth.port, counts.reloads);
       }
     }, tickMs);
 
@@ -281,8 +353,8 @@ async function main() {
         const s = await sample(adapter, auth);
         samples.push({ t: Math.round((Date.now() - started) / 1000), ...s });
         console.error(
-          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
-            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, checks ${counts.answered}`,
+          `  t=${String(samples.at(-1)?.t).padStart(4)}s rss ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapMiB.toFixed(1)} MiB, fds ${s.fds}, auth sockets ${s.authSockets}, ` +
+            `loop p99 ${s.loopP99Ms.toFixed(1)} ms, ext_authz_ lines ${s.series}, checks ${counts.answered}`,
         );
         nextSample += SAMPLE_S * 1000;
       }
@@ -311,19 +383,22 @@ async function main() {
     fds: start.fds + TOLERANCE.fds,
     authSockets: CONNECTIONS,
     loopP99Ms: TOLERANCE.loopP99Ms(start.loopP99Ms),
+    // Every series is there after the warm-up; unknown rule names must not add any.
+    series: start.series,
   };
-  /** @type {Array<[string, keyof Sample, number]>} */
+  /** @type {Array<[string, keyof typeof limits, number]>} */
   const rows = [
     ['RSS (MiB)', 'rssMiB', 1],
     ['open fds', 'fds', 0],
     ['sockets toward the auth service', 'authSockets', 0],
     ['event-loop delay p99 (ms)', 'loopP99Ms', 1],
+    ['ext_authz_ metric lines', 'series', 0],
   ];
   const cpu = os.cpus();
   console.log(
-    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s (${Object.entries(byKind)
+    `\nsoak: ${counts.answered} checks in ${DURATION_S} s at ${RATE}/s plus ${UNKNOWN_RATE}/s unknown rule names (${Object.entries(byKind)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')})`,
+      .join(', ')}); ${counts.reloads} reloads sent`,
   );
   console.log(
     `machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,

@@ -17,15 +17,18 @@ const TOKEN = 'Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0.eyJzdWIiOiJ1c2VyLT
 
 /**
  * A CheckRequest as Envoy sends it for a browser-ish API call: about ten headers, a bearer
- * token, a query string, addresses and an x-request-id; with `body`, a POST carrying it.
+ * token, a query string, addresses and an x-request-id; with `body`, a POST carrying it;
+ * `extraHeaders` adds to the headers (trace context, say).
  */
 /**
  * @param {string} pathAndQuery
  * @param {string} [body]
+ * @param {Record<string, string>} [extraHeaders]
  */
-function checkRequest(pathAndQuery, body) {
+function checkRequest(pathAndQuery, body, extraHeaders = {}) {
   const method = body === undefined ? 'GET' : 'POST';
   const headers = {
+    ...extraHeaders,
     ':authority': 'shop.example.com',
     ':method': method,
     ':path': pathAndQuery,
@@ -74,9 +77,10 @@ function frame(message) {
 /**
  * @param {string} pathAndQuery
  * @param {string} [body]
+ * @param {Record<string, string>} [extraHeaders]
  */
-function encodeCheckRequest(pathAndQuery, body) {
-  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, body)));
+function encodeCheckRequest(pathAndQuery, body, extraHeaders) {
+  return frame(authorizationService().Check.requestSerialize(checkRequest(pathAndQuery, body, extraHeaders)));
 }
 
 /**

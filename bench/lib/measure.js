@@ -32,6 +32,7 @@ const SAMPLES = 20;
  *   rounds?: Array<number | undefined>,
  *   cpuRounds?: Array<number | undefined>,
  *   p99Rounds?: Array<number | undefined>,
+ *   tracing?: { exports: number, megabytes: number, dropped: number },
  * }} Row
  */
 

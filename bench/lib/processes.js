@@ -57,7 +57,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
  * @param {string} name
  * @param {string} command
  * @param {string[]} args
- * @param {{ pipeStdout?: boolean, env?: Record<string, string> }} [options]
+ * @param {{ pipeStdout?: boolean, env?: NodeJS.ProcessEnv }} [options]
  * @returns {BenchChild}
  */
 function start(name, command, args, { pipeStdout = false, env } = {}) {

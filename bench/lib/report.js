@@ -19,6 +19,9 @@ const ORDER = [
   'body',
   'bodyBaseline',
   'parity',
+  'authBaseline',
+  'traceOff',
+  'traceOn',
   'ceilingFixed',
   'fixed',
 ];
@@ -143,6 +146,11 @@ function render(rows, meta) {
       notes.push(`CPU ÷ this build's auth row, paired: ${fmtPaired(paired(row.cpuRounds, rows.auth?.cpuRounds))}`);
     if (key === 'bodyBaseline')
       notes.push(`CPU ÷ this build's body row, paired: ${fmtPaired(paired(row.cpuRounds, rows.body?.cpuRounds))}`);
+    if (row.tracing) {
+      notes.push(
+        `${row.tracing.exports} OTLP exports (${fmt(row.tracing.megabytes, 1)} MB) received, ${row.tracing.dropped} spans dropped`,
+      );
+    }
     const ratio = atRate ? '' : fmt(num(row.reqPerSec) / ceiling);
     const overFloor = atRate || key === 'floor' || key === 'ceiling' ? '' : fmtPaired(paired(row.cpuRounds, floorCpu));
     const overCeiling =

@@ -19,7 +19,7 @@ const ROOT = path.join(__dirname, '..', '..');
  * }} Target
  */
 /**
- * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, parity?: boolean, bin?: string, nodeFlags?: string[] }} AdapterOptions
+ * @typedef {{ authUrl: string, workers?: number, logLevel?: string, cache?: boolean, coalesce?: boolean, body?: boolean, parity?: boolean, bin?: string, env?: Record<string, string>, nodeFlags?: string[] }} AdapterOptions
  */
 const START_TIMEOUT_MS = 15_000;
 
@@ -128,8 +128,14 @@ async function startAdapter(label, options, readyPayload, readyExpect) {
   // BENCH_ADAPTER_BIN runs another build of the adapter (an A/B of a change) with the same harness;
   // `options.bin` runs one target on another build within the same run (BENCH_BASELINE_BIN).
   const bin = options.bin ?? process.env.BENCH_ADAPTER_BIN ?? path.join(ROOT, 'bin', 'ext-authz-adapter.js');
+  // Tracing is configured as users do, by OTEL_* variables: none from this shell, only the target's own.
+  const env = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('OTEL_'))
+      .map((k) => [k, undefined]),
+  );
   const child = start(label, process.execPath, [...(options.nodeFlags ?? []), ...nodeArgs, bin, 'serve', '--config', file], {
-    env: options.parity ? PARITY_ENV : undefined,
+    env: { ...env, ...(options.parity ? PARITY_ENV : {}), ...options.env },
   });
   const ready = await waitUntilAnswering(grpcPort, readyPayload, readyExpect, START_TIMEOUT_MS);
   if (!ready.ok) {

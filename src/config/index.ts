@@ -1,6 +1,6 @@
 export { ConfigError, Issues, formatIssues, keyPath, type ConfigIssue } from './issues';
 export { parseDuration, formatDuration } from './duration';
-export { BOUNDS, DEFAULTS, type Bound } from './defaults';
+export { BOUNDS, DEFAULTS, REQUEST_OVERHEAD_BYTES, type Bound } from './defaults';
 export { parseConfigText, parseConfigValue } from './parse-config';
 export * from './reader';
 export type * from './types';

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
-import { BOUNDS, DEFAULTS } from './defaults';
+import { BOUNDS, DEFAULTS, REQUEST_OVERHEAD_BYTES } from './defaults';
 import { readForwardedHeaderNames } from './forwarded-headers';
 import { Issues, keyPath } from './issues';
 import { parseRequestHeaders, parseResponseHeaders, type Environment } from './parse-header-settings';
 import {
   describe,
+  isObject,
   readBool,
   readDuration,
   readEnum,
@@ -19,6 +20,7 @@ import {
 import type {
   AdapterSettings,
   CacheSettings,
+  CircuitBreakerSettings,
   GrpcTlsSettings,
   LogLevel,
   MatchMode,
@@ -33,7 +35,6 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 const MATCH_MODES: readonly MatchMode[] = ['all', 'whitelist', 'blacklist', 'complex'];
 const SERVICE_MODES: readonly ServiceMode[] = ['loose', 'strict'];
 const RULE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-
 
 /**
  * Parses YAML text into settings; `issues` receives every problem, located by key path.
@@ -61,18 +62,20 @@ export function parseConfigText(text: string, issues: Issues, env: Environment =
 
 /** Parses an already-decoded document (tests and fuzzers feed values directly). */
 export function parseConfigValue(value: unknown, issues: Issues, env: Environment = process.env): AdapterSettings | undefined {
-  const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'rules']);
+  const root = readObject(value ?? {}, '', issues, ['grpc', 'admin', 'log', 'shutdown', 'workers', 'workerHeartbeat', 'rules']);
   if (!root) return undefined;
 
-  const grpc = readObject(root.grpc, 'grpc', issues, ['address', 'tls']);
+  const grpc = readObject(root.grpc, 'grpc', issues, ['address', 'tls', 'maxRequestBytes', 'maxInFlightBytes']);
   const admin = readObject(root.admin, 'admin', issues, ['address', 'exposeConfig']);
   const log = readObject(root.log, 'log', issues, ['level']);
-  const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout']);
+  const shutdown = readObject(root.shutdown, 'shutdown', issues, ['drainDelay', 'timeout', 'logFlushTimeout']);
+  const rules = parseRules(root.rules, issues, env);
 
   const settings: AdapterSettings = {
     grpc: {
       address: readAddress(grpc, 'address', 'grpc', issues, DEFAULTS.grpcAddress, false),
       tls: parseGrpcTls(grpc?.tls, 'grpc.tls', issues),
+      ...parseMessageBounds(grpc, rules, issues),
     },
     admin: {
       address: readAddress(admin, 'address', 'admin', issues, DEFAULTS.adminAddress, true),
@@ -82,21 +85,23 @@ export function parseConfigValue(value: unknown, issues: Issues, env: Environmen
     shutdown: {
       drainDelayMs: readDuration(shutdown, 'drainDelay', 'shutdown', issues, DEFAULTS.drainDelayMs, BOUNDS.drainDelayMs),
       timeoutMs: readDuration(shutdown, 'timeout', 'shutdown', issues, DEFAULTS.shutdownTimeoutMs, BOUNDS.shutdownTimeoutMs),
+      logFlushTimeoutMs: readDuration(
+        shutdown,
+        'logFlushTimeout',
+        'shutdown',
+        issues,
+        DEFAULTS.logFlushTimeoutMs,
+        BOUNDS.logFlushTimeoutMs,
+      ),
     },
     workers: parseWorkers(root.workers, issues),
-    rules: parseRules(root.rules, issues, env),
+    workerHeartbeat: parseHeartbeat(root.workerHeartbeat, issues),
+    rules,
   };
   return settings;
 }
 
-function readAddress(
-  obj: RawObject | undefined,
-  key: string,
-  path: string,
-  issues: Issues,
-  def: string,
-  allowEmpty: boolean,
-): string {
+function readAddress(obj: RawObject | undefined, key: string, path: string, issues: Issues, def: string, allowEmpty: boolean): string {
   const address = readString(obj, key, path, issues, def);
   if (allowEmpty && address === '') return address;
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(address) || Number(address.split(':').pop()) > 65535) {
@@ -112,6 +117,68 @@ function parseWorkers(value: unknown, issues: Issues): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
   issues.add('workers', `expected a whole number from ${min} to ${max} or "auto", got ${describe(value)}`);
   return DEFAULTS.workers;
+}
+
+/**
+ * `grpc.maxRequestBytes` must hold the largest body a rule forwards plus the request's headers,
+ * or that rule's body bound could never be reached; its default grows to fit. The in-flight bound
+ * must hold at least one request of that size.
+ */
+function parseMessageBounds(
+  grpc: RawObject | undefined,
+  rules: readonly RuleSettings[],
+  issues: Issues,
+): { maxRequestBytes: number; maxInFlightBytes: number } {
+  let needed = 0;
+  let neededBy = '';
+  rules.forEach((rule, i) => {
+    if (!rule.request.body.enabled) return;
+    const bytes = rule.request.body.maxBytes + REQUEST_OVERHEAD_BYTES;
+    if (bytes > needed) [needed, neededBy] = [bytes, `rules[${i}].request.body.maxBytes`];
+  });
+  const givenRequest = grpc?.maxRequestBytes !== undefined && grpc.maxRequestBytes !== null;
+  const maxRequestBytes = readInt(
+    grpc,
+    'maxRequestBytes',
+    'grpc',
+    issues,
+    Math.max(DEFAULTS.grpcMaxRequestBytes, needed),
+    BOUNDS.grpcMaxRequestBytes,
+  );
+  if (givenRequest && maxRequestBytes < needed) {
+    issues.add(
+      'grpc.maxRequestBytes',
+      `${maxRequestBytes} is too small for ${neededBy} plus ${REQUEST_OVERHEAD_BYTES} bytes of headers; expected at least ${needed}`,
+    );
+  }
+  const maxInFlightBytes = readInt(
+    grpc,
+    'maxInFlightBytes',
+    'grpc',
+    issues,
+    Math.max(DEFAULTS.grpcMaxInFlightBytes, maxRequestBytes),
+    BOUNDS.grpcMaxInFlightBytes,
+  );
+  if (maxInFlightBytes < maxRequestBytes) {
+    issues.add(
+      'grpc.maxInFlightBytes',
+      `${maxInFlightBytes} is below grpc.maxRequestBytes (${maxRequestBytes}); expected at least that, or no large request could ever be served`,
+    );
+  }
+  return { maxRequestBytes, maxInFlightBytes };
+}
+
+function parseHeartbeat(value: unknown, issues: Issues): { intervalMs: number; timeoutMs: number } {
+  const hb = readObject(value, 'workerHeartbeat', issues, ['interval', 'timeout']);
+  const intervalMs = readDuration(hb, 'interval', 'workerHeartbeat', issues, DEFAULTS.heartbeatIntervalMs, BOUNDS.heartbeatIntervalMs);
+  const timeoutMs = readDuration(hb, 'timeout', 'workerHeartbeat', issues, DEFAULTS.heartbeatTimeoutMs, BOUNDS.heartbeatTimeoutMs);
+  if (timeoutMs <= intervalMs) {
+    issues.add(
+      'workerHeartbeat.timeout',
+      `${timeoutMs}ms must be longer than workerHeartbeat.interval (${intervalMs}ms), or a healthy worker would be replaced`,
+    );
+  }
+  return { intervalMs, timeoutMs };
 }
 
 function parseGrpcTls(value: unknown, path: string, issues: Issues): GrpcTlsSettings | undefined {
@@ -233,6 +300,8 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     'statusOnError',
     'maxConcurrent',
     'connections',
+    'retries',
+    'circuitBreaker',
     'tls',
   ]);
   if (!service) issues.add(path, 'required: the auth service, e.g. { url: "http://auth:8000", path: /validateToken }');
@@ -251,7 +320,24 @@ function parseService(value: unknown, path: string, issues: Issues): ServiceSett
     statusOnError: readInt(service, 'statusOnError', path, issues, DEFAULTS.statusOnError, BOUNDS.statusOnError),
     maxConcurrent: readInt(service, 'maxConcurrent', path, issues, DEFAULTS.maxConcurrent, BOUNDS.maxConcurrent),
     connections: readInt(service, 'connections', path, issues, DEFAULTS.connections, BOUNDS.connections),
+    retries: readInt(service, 'retries', path, issues, DEFAULTS.retries, BOUNDS.retries),
+    circuitBreaker: parseCircuitBreaker(service?.circuitBreaker, keyPath(path, 'circuitBreaker'), issues),
     tls,
+  };
+}
+
+function parseCircuitBreaker(value: unknown, path: string, issues: Issues): CircuitBreakerSettings | undefined {
+  if (value === false) return undefined;
+  const defaults = { failures: DEFAULTS.breakerFailures, openForMs: DEFAULTS.breakerOpenForMs };
+  if (value === undefined || value === null || value === true) return defaults;
+  if (!isObject(value)) {
+    issues.add(path, `expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got ${describe(value)}`);
+    return defaults;
+  }
+  const breaker = readObject(value, path, issues, ['failures', 'openFor']);
+  return {
+    failures: readInt(breaker, 'failures', path, issues, DEFAULTS.breakerFailures, BOUNDS.breakerFailures),
+    openForMs: readDuration(breaker, 'openFor', path, issues, DEFAULTS.breakerOpenForMs, BOUNDS.breakerOpenForMs),
   };
 }
 

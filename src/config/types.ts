@@ -19,6 +19,10 @@ export interface GrpcTlsSettings {
 export interface GrpcSettings {
   readonly address: string;
   readonly tls?: GrpcTlsSettings;
+  /** Largest CheckRequest the gRPC server accepts; a larger one is refused (RESOURCE_EXHAUSTED) before it is decoded. */
+  readonly maxRequestBytes: number;
+  /** Bound on the CheckRequest bytes held by all checks in flight; past it a check is denied (503, `overloaded`). */
+  readonly maxInFlightBytes: number;
 }
 
 export interface AdminSettings {
@@ -29,6 +33,15 @@ export interface AdminSettings {
 
 export interface ShutdownSettings {
   readonly drainDelayMs: number;
+  readonly timeoutMs: number;
+  /** After the drain, how long the process waits for stdout to take the pending log lines before it exits without them. */
+  readonly logFlushTimeoutMs: number;
+}
+
+/** How the primary of a `workers: N` deployment tells a hung worker from a busy one. */
+export interface WorkerHeartbeatSettings {
+  readonly intervalMs: number;
+  /** A worker that has not answered a heartbeat for this long is reported not ready and replaced. */
   readonly timeoutMs: number;
 }
 
@@ -51,7 +64,18 @@ export interface ServiceSettings {
   readonly maxConcurrent: number;
   /** Keep-alive connections in the pool toward this service. */
   readonly connections: number;
+  /** Immediate retries, on a new connection, of a call refused or reset before any response byte. */
+  readonly retries: number;
+  /** Absent when `circuitBreaker: false`. */
+  readonly circuitBreaker?: CircuitBreakerSettings;
   readonly tls?: ServiceTlsSettings;
+}
+
+export interface CircuitBreakerSettings {
+  /** Consecutive calls the service did not answer (connect failure, reset before any byte, timeout) that open it. */
+  readonly failures: number;
+  /** How long it stays open before one probe call may go through. */
+  readonly openForMs: number;
 }
 
 export interface RequestSettings {
@@ -127,5 +151,6 @@ export interface AdapterSettings {
   readonly shutdown: ShutdownSettings;
   /** Worker processes sharing the gRPC port; 1 runs in-process. */
   readonly workers: number;
+  readonly workerHeartbeat: WorkerHeartbeatSettings;
   readonly rules: readonly RuleSettings[];
 }

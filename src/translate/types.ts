@@ -47,9 +47,10 @@ export type Reason = AllowReason | DenyReason;
 /**
  * Why an auth call did not bring an answer; metric label `kind`. `overload` and
  * `request_too_large` are the adapter's own bounds: counted under the same label, but denied in
- * every mode, never "unavailable".
+ * every mode, never "unavailable". `circuit_open`: not asked, as the service stopped answering
+ * (the pool's circuit breaker is open); the rule's mode applies as to any unavailable service.
  */
-export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large';
+export type UnavailableKind = 'connect' | 'timeout' | 'reset' | '5xx' | 'overload' | 'protocol' | 'request_too_large' | 'circuit_open';
 
 /** What one auth service call came to, before the rule's mode is applied. */
 export type AuthOutcome =

@@ -25,6 +25,22 @@ describe('parseConfigText', () => {
     expect(rule.match.mode).toBe('all');
   });
 
+  test('retries and the circuit breaker: on by default, per rule, `retries: 0` and `circuitBreaker: false` turn them off', () => {
+    const { settings, issues } = parse(
+      MINIMAL +
+        '  - name: b\n    service: { url: "http://b:1", retries: 0, circuitBreaker: false }\n' +
+        '  - name: c\n    service: { url: "http://c:1", retries: 2, circuitBreaker: { failures: 10, openFor: 1500ms } }\n' +
+        '  - name: d\n    service: { url: "http://d:1", circuitBreaker: { openFor: 1m } }\n',
+    );
+    expect(issues).toEqual([]);
+    expect(settings!.rules.map((r) => [r.service.retries, r.service.circuitBreaker])).toEqual([
+      [1, { failures: 5, openForMs: 5_000 }],
+      [0, undefined],
+      [2, { failures: 10, openForMs: 1_500 }],
+      [1, { failures: 5, openForMs: 60_000 }],
+    ]);
+  });
+
   test('lowercases header names once, and takes a list of token headers', () => {
     const { settings } = parse(
       'rules:\n  - name: a\n    service: { url: "http://a:1", path: /validateToken/ }\n    request: { tokenHeader: [Authorization, Cookie], allowedHeaders: [X-Tenant] }\n    response: { allowedHeaders: [X-User-Id] }\n',
@@ -56,9 +72,31 @@ describe('parseConfigText', () => {
     ['rules:\n  - name: a\n    service: { url: "http://a:1", tls: { ca: ca.pem } }\n', 'rules[0].service.tls: only applies to an https:// url'],
     ['rules:\n  - name: a\n    service: { url: "https://a:1", tls: { cert: c.pem } }\n', 'rules[0].service.tls: cert and key go together'],
     ['rules:\n  - name: a\n    name: b\n', 'YAML syntax: Map keys must be unique'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", retries: 9 }\n', 'rules[0].service.retries: expected a whole number from 0 to 3, got number 9'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: off }\n', 'rules[0].service.circuitBreaker: expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got "off"'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failures: 0 } }\n', 'rules[0].service.circuitBreaker.failures: expected a whole number from 1 to 1000'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { openFor: 5 } }\n', 'rules[0].service.circuitBreaker.openFor: expected a duration like "250ms" or "10s"'],
+    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failure: 3 } }\n', 'rules[0].service.circuitBreaker.failure: unknown key; expected one of: failures, openFor'],
+    [
+      'grpc: { maxRequestBytes: 200000 }\nrules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 100000 } }\n',
+      'grpc.maxRequestBytes: 200000 is too small for rules[0].request.body.maxBytes plus 131072 bytes of headers; expected at least 231072',
+    ],
+    ['grpc: { maxRequestBytes: 1048576, maxInFlightBytes: 524288 }\n' + MINIMAL, 'grpc.maxInFlightBytes: 524288 is below grpc.maxRequestBytes (1048576)'],
+    ['workerHeartbeat: { interval: 2s, timeout: 1s }\n' + MINIMAL, 'workerHeartbeat.timeout: 1000ms must be longer than workerHeartbeat.interval (2000ms)'],
+    ['shutdown: { logFlushTimeout: 2m }\n' + MINIMAL, 'shutdown.logFlushTimeout: expected a duration'],
   ])('reports the key path and the fix: %#', (text, expected) => {
     const { issues } = parse(text);
     expect(issues.join('\n')).toContain(expected);
+  });
+
+  test('message and in-flight byte bounds: defaults, and a default that grows to fit the largest forwarded body', () => {
+    const plain = parse(MINIMAL).settings!;
+    expect({ ...plain.grpc, address: undefined }).toEqual({ address: undefined, tls: undefined, maxRequestBytes: 1_048_576, maxInFlightBytes: 67_108_864 });
+    expect(plain.shutdown.logFlushTimeoutMs).toBe(2000);
+    expect(plain.workerHeartbeat).toEqual({ intervalMs: 1000, timeoutMs: 5000 });
+    const big = parse('rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 4194304 } }\n');
+    expect(big.issues).toEqual([]);
+    expect(big.settings!.grpc.maxRequestBytes).toBe(4_194_304 + 131_072);
   });
 
   test('lists every problem in one pass', () => {

@@ -2,16 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { AdapterSettings } from '../../src/config';
-import {
-  durationMs,
-  findObject,
-  parseAdapterConfig,
-  portOf,
-  readText,
-  readYaml,
-  repoFile,
-  REPO,
-} from './deploy-files';
+import { durationMs, findObject, parseAdapterConfig, portOf, readText, readYaml, repoFile, REPO } from './deploy-files';
 
 /**
  * The deployment files name each other: Envoy's clusters are compose services, the adapter's
@@ -44,7 +35,10 @@ function cluster(name: string): Obj {
 
 function endpoints(c: Obj): Array<{ address: string; port: number }> {
   return c.load_assignment.endpoints.flatMap((e: Obj) =>
-    e.lb_endpoints.map((l: Obj) => ({ address: l.endpoint.address.socket_address.address, port: l.endpoint.address.socket_address.port_value })),
+    e.lb_endpoints.map((l: Obj) => ({
+      address: l.endpoint.address.socket_address.address,
+      port: l.endpoint.address.socket_address.port_value,
+    })),
   );
 }
 
@@ -68,10 +62,17 @@ function pinnedRules(): string[] {
     .filter((r): r is string => typeof r === 'string');
 }
 
+/** Envoy's bound on a request's headers (`max_request_headers_kb`), which a CheckRequest carries besides the body. */
+const envoyHeaderBytes = (hcm.max_request_headers_kb ?? 60) * 1024;
+
 function bodyLimitsAgree(settings: AdapterSettings, maxRequestBytes: number): void {
   for (const rule of settings.rules) {
-    if (rule.request.body.enabled) expect({ rule: rule.name, maxBytes: rule.request.body.maxBytes }).toEqual({ rule: rule.name, maxBytes: maxRequestBytes });
+    if (rule.request.body.enabled)
+      expect({ rule: rule.name, maxBytes: rule.request.body.maxBytes }).toEqual({ rule: rule.name, maxBytes: maxRequestBytes });
   }
+  // Envoy sends the body whether or not a rule forwards it; a CheckRequest over grpc.maxRequestBytes
+  // would be refused (RESOURCE_EXHAUSTED) and the client denied.
+  expect(maxRequestBytes + envoyHeaderBytes).toBeLessThanOrEqual(settings.grpc.maxRequestBytes);
 }
 
 describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () => {
@@ -123,11 +124,31 @@ describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () 
     expect(containerPorts(auth)).toContain(Number(auth.environment.PORT));
   });
 
+  it("sends Envoy's spans (OTLP/gRPC) and the adapter's (OTLP/HTTP) to the compose jaeger service", () => {
+    const jaeger = service('jaeger');
+    const provider = hcm.tracing.provider;
+    expect(provider.name).toBe('envoy.tracers.opentelemetry');
+    const otlpCluster = provider.typed_config.grpc_service.envoy_grpc.cluster_name;
+    expect(endpoints(cluster(otlpCluster))).toEqual([{ address: 'jaeger', port: 4317 }]);
+    expect(cluster(otlpCluster).typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config).toHaveProperty(
+      'http2_protocol_options',
+    );
+    const env = service('ext-authz-adapter').environment;
+    expect(env.OTEL_TRACES_EXPORTER).toBe('otlp');
+    expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    const endpoint = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+    expect({ host: endpoint.hostname, port: Number(endpoint.port) }).toEqual({ host: 'jaeger', port: 4318 });
+    expect(containerPorts(jaeger)).toEqual(expect.arrayContaining([4317, 4318]));
+    expect(service('ext-authz-adapter').depends_on).toHaveProperty('jaeger');
+  });
+
   it('publishes the listener and Envoy admin ports from the envoy service', () => {
     const envoySvc = service('envoy');
     expect(envoySvc.ports).toContain(`${listener.address.socket_address.port_value}:${listener.address.socket_address.port_value}`);
     // Envoy's admin can change its state: loopback only on the host.
-    expect(envoySvc.ports).toContain(`127.0.0.1:${envoy.admin.address.socket_address.port_value}:${envoy.admin.address.socket_address.port_value}`);
+    expect(envoySvc.ports).toContain(
+      `127.0.0.1:${envoy.admin.address.socket_address.port_value}:${envoy.admin.address.socket_address.port_value}`,
+    );
     expect(listener.address.socket_address.port_value).toBe(8080);
   });
 
@@ -190,15 +211,29 @@ describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () 
 describe('docker-compose.yml', () => {
   const TOP_LEVEL = new Set(['name', 'services', 'networks', 'volumes', 'configs', 'secrets']);
   const SERVICE_KEYS = new Set([
-    'build', 'image', 'command', 'entrypoint', 'environment', 'volumes', 'ports', 'expose', 'depends_on',
-    'healthcheck', 'stop_grace_period', 'init', 'restart', 'user', 'working_dir',
+    'build',
+    'image',
+    'command',
+    'entrypoint',
+    'environment',
+    'volumes',
+    'ports',
+    'expose',
+    'depends_on',
+    'healthcheck',
+    'stop_grace_period',
+    'init',
+    'restart',
+    'user',
+    'working_dir',
   ]);
   const DEPENDS_CONDITIONS = new Set(['service_started', 'service_healthy', 'service_completed_successfully']);
 
   it('has only keys the compose spec defines (x- extensions aside)', () => {
     for (const key of Object.keys(compose)) if (!key.startsWith('x-')) expect(TOP_LEVEL).toContain(key);
     for (const [name, svc] of Object.entries(compose.services as Record<string, Obj>)) {
-      for (const key of Object.keys(svc)) expect({ service: name, key, known: SERVICE_KEYS.has(key) }).toEqual({ service: name, key, known: true });
+      for (const key of Object.keys(svc))
+        expect({ service: name, key, known: SERVICE_KEYS.has(key) }).toEqual({ service: name, key, known: true });
       expect(svc.image !== undefined || svc.build !== undefined).toBe(true);
     }
   });
@@ -330,4 +365,3 @@ describe('Kubernetes and Istio manifests <-> adapter config', () => {
     bodyLimitsAgree(k8sAdapter, mesh.envoyExtAuthzGrpc.includeRequestBodyInCheck.maxRequestBytes);
   });
 });
-

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as protobuf from 'protobufjs';
 
@@ -115,6 +115,31 @@ function hasValue(v: Json): boolean {
   return v !== undefined && v !== null;
 }
 
+/**
+ * Whether every proto `file` imports, directly or through another import, is shipped. A few
+ * Envoy packages hold a proto importing a third-party API grpc-js-xds does not carry (trace/v3's
+ * OpenCensus config, and trace.proto, which re-exports it): those files are left out, so their
+ * siblings (the OpenTelemetry tracer config) still load. The google/protobuf well-known types
+ * come with protobufjs.
+ */
+function importsAvailable(file: string, seen = new Map<string, boolean>()): boolean {
+  const known = seen.get(file);
+  if (known !== undefined) return known;
+  // An import cycle is not a missing file.
+  seen.set(file, true);
+  let ok = true;
+  for (const m of readFileSync(file, 'utf8').matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)) {
+    if (m[1].startsWith('google/protobuf/')) continue;
+    const dir = INCLUDE_DIRS.find((d) => existsSync(path.join(d, m[1])));
+    if (dir === undefined || !importsAvailable(path.join(dir, m[1]), seen)) {
+      ok = false;
+      break;
+    }
+  }
+  seen.set(file, ok);
+  return ok;
+}
+
 export class EnvoyProtoValidator {
   private readonly root = new protobuf.Root();
   private readonly loadedDirs = new Set<string>();
@@ -156,7 +181,7 @@ export class EnvoyProtoValidator {
         const abs = path.join(dir, rel);
         if (this.loadedDirs.has(abs) || !existsSync(abs)) continue;
         this.loadedDirs.add(abs);
-        const files = readdirSync(abs).filter((f) => f.endsWith('.proto'));
+        const files = readdirSync(abs).filter((f) => f.endsWith('.proto') && importsAvailable(path.join(abs, f)));
         if (files.length === 0) continue;
         this.root.loadSync(files.map((f) => path.join(abs, f)), { keepCase: true });
         this.root.resolveAll();

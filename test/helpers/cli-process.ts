@@ -22,7 +22,12 @@ function sourceHash(): string {
     }
   };
   walk('src');
-  for (const f of files) hash.update(f).update('\0').update(readFileSync(path.join(ROOT, f))).update('\0');
+  for (const f of files)
+    hash
+      .update(f)
+      .update('\0')
+      .update(readFileSync(path.join(ROOT, f)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -72,8 +77,30 @@ export class CliProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  static serve(configFile: string): CliProcess {
-    return new CliProcess(spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  static serve(configFile: string, env: NodeJS.ProcessEnv = {}): CliProcess {
+    return new CliProcess(
+      spawn(process.execPath, [builtCli(), 'serve', '--config', configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      }),
+    );
+  }
+
+  /** Stops reading stdout: once the pipe is full, the process's writes to it block, as with a stalled log collector. */
+  stopReadingStdout(): void {
+    this.child.stdout?.removeAllListeners('data');
+    this.child.stdout?.pause();
+  }
+
+  /** The process's exit, or undefined if it is still running after `ms`. */
+  async exitWithin(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number } | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      this.exited,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
+    clearTimeout(timer);
+    return result;
   }
 
   private take(chunk: string): void {
@@ -128,7 +155,9 @@ export class HealthClient {
   constructor(address: string) {
     const def = protoLoader.loadSync(HEALTH_PROTO, { keepCase: true, enums: String });
     const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
-    this.raw = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Check: HealthCheckFn };
+    this.raw = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      Check: HealthCheckFn;
+    };
   }
 
   status(service = ''): Promise<string> {

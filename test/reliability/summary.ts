@@ -37,3 +37,10 @@ export function authErrorCount(metricsText: string, rule: string, kind: string):
   const line = metricsText.split('\n').find((l) => l.startsWith(prefix));
   return line ? Number(line.slice(prefix.length)) : 0;
 }
+
+/** `ext_authz_auth_service_retries_total` of one rule in a /metrics text; 0 when absent. */
+export function retryCount(metricsText: string, rule: string): number {
+  const prefix = `ext_authz_auth_service_retries_total{rule="${rule}"} `;
+  const line = metricsText.split('\n').find((l) => l.startsWith(prefix));
+  return line ? Number(line.slice(prefix.length)) : 0;
+}

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { writeConfig } from '../helpers/adapter';
 import { TestAuthService } from '../helpers/auth-service';
@@ -87,4 +88,79 @@ test('SIGTERM: NOT_SERVING and /readyz 503 during drainDelay, new work refused a
     client.close();
     health.close();
   }
+}, 60_000);
+
+function drainConfig(extra = ''): string {
+  return writeConfig(
+    [
+      'grpc: { address: "127.0.0.1:0" }',
+      'admin: { address: "127.0.0.1:0" }',
+      `shutdown: { drainDelay: 0s, timeout: 10s${extra} }`,
+      'rules:',
+      '  - name: slow',
+      `    service: { url: "${auth.url}", timeout: 10s }`,
+      '',
+    ].join('\n'),
+  );
+}
+
+test('any number of SIGTERM and SIGINT leave one drain running: the check in flight is still answered, exit 0', async () => {
+  cli = CliProcess.serve(drainConfig());
+  const { grpcPort } = await cli.serving();
+  const client = new CheckClient(`127.0.0.1:${grpcPort}`);
+  try {
+    const slow = client.check(checkRequest({ headers: { authorization: 'Bearer t' } }));
+    await until('the auth service to hold the call', () => held.length === 1);
+    cli.child.kill('SIGTERM');
+    await cli.waitForLine((l) => l.msg === 'draining');
+    // Each later signal is seen by the running drain; before, the second SIGTERM found no handler and killed the process.
+    cli.child.kill('SIGTERM');
+    cli.child.kill('SIGINT');
+    const p = cli;
+    await until('both later signals to be seen', () => p.lines.filter((l) => l.msg === 'already draining').length === 2, 10_000).catch(
+      () => undefined,
+    );
+    // Two signals pending at once are delivered in the kernel's order, not the order sent.
+    expect(
+      cli.lines
+        .filter((l) => l.msg === 'already draining')
+        .map((l) => l.signal)
+        .sort(),
+    ).toEqual(['SIGINT', 'SIGTERM']);
+    expect(cli.child.exitCode).toBeNull();
+    held[0].writeHead(200).end();
+    expect((await slow).ok_response).toBeDefined();
+    expect(await cli.exited).toMatchObject({ code: 0, signal: null });
+    expect(cli.lines.filter((l) => l.msg === 'stopped')).toHaveLength(1);
+  } finally {
+    client.close();
+  }
+}, 60_000);
+
+test('a stdout nobody reads does not keep a drained process alive: a bounded flush, then exit, the unwritten bytes on stderr', async () => {
+  const file = drainConfig(', logFlushTimeout: 300ms');
+  cli = CliProcess.serve(file);
+  const { adminPort } = await cli.serving();
+  cli.stopReadingStdout();
+  // A rejected reload logs every problem in one line: thousands of them fill the pipe many times over.
+  writeFileSync(file, `rules:\n${'  - 1\n'.repeat(40_000)}`);
+  cli.child.kill('SIGHUP');
+  await until(
+    'the rejected reload to be counted (and so logged)',
+    async () => {
+      const text = (await httpGet(adminPort, '/metrics')).body;
+      return /ext_authz_config_reloads_total\{result="failure"\} 1/.test(text);
+    },
+    20_000,
+  );
+  cli.child.kill('SIGTERM');
+  const exit = await cli.exitWithin(20_000);
+  expect(exit).toMatchObject({ code: 0, signal: null });
+  const report = cli.stderr
+    .join('')
+    .split('\n')
+    .filter((l) => l.includes('unwrittenBytes'))
+    .map((l) => JSON.parse(l) as { unwrittenBytes: number });
+  expect(report).toHaveLength(1);
+  expect(report[0].unwrittenBytes).toBeGreaterThan(0);
 }, 60_000);

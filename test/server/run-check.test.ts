@@ -72,7 +72,7 @@ function summary(result: CheckResult): string {
 describe('runCheck', () => {
   test.each<[string, string, Record<string, Script>, CheckRequestMessage, string, string[]]>([
     ['an unreadable CheckRequest', rule('a'), {}, { attributes: {} }, 'deny invalid_request rule= 403', []],
-    ['a route naming an unknown rule', rule('a'), {}, request('/x', { rule: 'nope' }), 'deny unknown_rule rule=nope 403', []],
+    ['a route naming an unknown rule', rule('a'), {}, request('/x', { rule: 'nope' }), 'deny unknown_rule rule=(unknown) 403', []],
     ['a bypass under the one rule in scope', rule('a', PUBLIC), {}, request('/public/p'), 'allow bypass rule=a', []],
     ['a bypass under a pinned rule', rule('a', PUBLIC) + rule('b'), {}, request('/public/p', { rule: 'a' }), 'allow bypass rule=a', []],
     ['a bypass under several rules', rule('a', PUBLIC) + rule('b', PUBLIC), {}, request('/public/p'), 'allow bypass rule=', []],

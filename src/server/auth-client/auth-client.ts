@@ -1,14 +1,29 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Pool, buildConnector, type Dispatcher } from 'undici';
+import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import type { ServiceSettings, ServiceTlsMaterial } from '../../config';
 import type { AuthRequest, AuthResponse, UnavailableKind } from '../../translate';
 import { AuthCallHandler } from './call-handler';
 import type { Cancellation } from './cancellation';
+import { CircuitBreaker } from './circuit-breaker';
+import { watchResponses } from './response-watch';
 
 export type AuthCallResult =
-  | { readonly ok: true; readonly response: AuthResponse; readonly elapsedMs: number }
-  | { readonly ok: false; readonly cause: UnavailableKind | LocalFailure; readonly elapsedMs: number };
+  | {
+      readonly ok: true;
+      readonly response: AuthResponse;
+      readonly elapsedMs: number;
+      /** Attempts made again on a new connection; none when absent. */
+      readonly retries?: number;
+    }
+  | {
+      readonly ok: false;
+      readonly cause: UnavailableKind | LocalFailure;
+      readonly elapsedMs: number;
+      readonly retries?: number;
+      /** Connect failure, reset before any response byte, or timeout on the wire: counts toward the breaker. */
+      readonly notAnswering?: boolean;
+    };
 
 /**
  * Ends of a call that say nothing about the auth service: the caller went away, the HTTP client
@@ -17,31 +32,51 @@ export type AuthCallResult =
  */
 export type LocalFailure = 'cancelled' | 'invalid_request' | 'local';
 
+/** One attempt's failure, before retries are counted. */
+type AttemptFailure = Omit<Extract<AuthCallResult, { ok: false }>, 'retries' | 'notAnswering'> & {
+  readonly notAnswering: boolean;
+  /** Refused, or closed/reset before any byte of a response: nothing was answered, so asking again is safe. */
+  readonly retryable: boolean;
+};
+export type AttemptResult = Omit<Extract<AuthCallResult, { ok: true }>, 'retries'> | AttemptFailure;
+
 export interface CallLimits {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
+  /** Immediate retries on a new connection (see AuthClient.call); none when absent. */
+  readonly retries?: number;
 }
 
 /** What the check pipeline needs of an auth service: one bounded call that never rejects. */
 export interface AuthCaller {
   call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult>;
+  /** The pool's circuit breaker, when the rule has one. */
+  readonly breaker?: CircuitBreaker;
 }
 
 /**
  * One keep-alive pool toward one auth service, bounded in sockets (`connections`). Calls are
  * bounded in time (`timeoutMs`, headers and body together) and kept body size (`maxBodyBytes`);
  * their number is each rule's own bound (ConcurrencyLimit), taken before a call gets here.
+ * Every connection is watched (response-watch.ts): interim 1xx heads are dropped, and a close
+ * before any response byte is told apart from one mid-response.
  */
 export class AuthClient implements AuthCaller {
   private readonly pool: Pool;
+  private readonly connector: buildConnector.connector;
+  readonly origin: string;
+  private readonly connections: number;
   /** TLS name for https services; see the constructor. */
   private readonly servername: string | undefined;
+  /** Absent when the rule turned it off (`circuitBreaker: false`). */
+  readonly breaker: CircuitBreaker | undefined;
 
   /** `identity` says which service this pool reaches; equal identities may share a pool across reloads. */
   constructor(
     readonly identity: string,
     service: ServiceSettings,
     tls: ServiceTlsMaterial | undefined,
+    clock: () => number = performance.now.bind(performance),
   ) {
     // undici takes each request's TLS name from its Host header, which here is the client's: that
     // would verify the service against a name the client chose, send it as SNI, and reconnect
@@ -55,11 +90,19 @@ export class AuthClient implements AuthCaller {
     // Every request names the same server, so undici never falls back to the Host header, nor
     // drops a connection because the name changed; the connector below sends `sni` whatever it is.
     this.servername = https ? (sni ?? host) : undefined;
-    const connector = buildConnector({
+    this.origin = service.url;
+    this.connections = service.connections;
+    this.breaker = service.circuitBreaker && new CircuitBreaker(service.circuitBreaker, clock);
+    const connect = buildConnector({
       timeout: Math.min(service.timeoutMs, 10_000),
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
       ...(https ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifyAs, cert) } : {}),
     });
+    this.connector = (options, callback) =>
+      connect({ ...options, servername: sni }, (err, socket) => {
+        if (socket) watchResponses(socket);
+        (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+      });
     this.pool = new Pool(service.url, {
       connections: service.connections,
       pipelining: 1,
@@ -69,15 +112,48 @@ export class AuthClient implements AuthCaller {
       // live under load: long enough to be promoted out of the young generation.
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: (options, callback) => connector({ ...options, servername: sni }, callback),
+      connect: this.connector,
     });
   }
 
-  /** Never rejects: every way a call can end is an AuthCallResult. */
-  call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
-    if (cancel?.cancelled) return Promise.resolve(CANCELLED);
+  /**
+   * Never rejects: every way a call can end is an AuthCallResult. A call refused or reset before
+   * any byte of a response arrived is asked again at once, at most `limits.retries` times, each
+   * on a new connection (the pool's other idle ones may be just as stale) and within what is left
+   * of `limits.timeoutMs`. Nothing else is retried: after a timeout the service may still be
+   * working on it, and any response, a 5xx included, is an answer.
+   */
+  async call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
+    if (cancel?.cancelled) return CANCELLED;
+    const started = performance.now();
+    let result = await this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, this.waitedForBusyPool);
+    let retries = 0;
+    while (!result.ok && result.retryable && retries < (limits.retries ?? 0)) {
+      const left = limits.timeoutMs - (performance.now() - started);
+      if (left < 1 || cancel?.cancelled) break;
+      retries++;
+      const fresh = new Client(this.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0, connect: this.connector });
+      try {
+        result = await this.attempt(fresh, req, limits, left, cancel, () => false);
+      } finally {
+        fresh.destroy().catch(() => undefined);
+      }
+    }
+    const elapsedMs = performance.now() - started;
+    if (result.ok) return { ...result, elapsedMs, retries };
+    return { ok: false, cause: result.cause, notAnswering: result.notAnswering, elapsedMs, retries };
+  }
+
+  private attempt(
+    dispatcher: Dispatcher,
+    req: AuthRequest,
+    limits: CallLimits,
+    timeoutMs: number,
+    cancel: Cancellation | undefined,
+    waitedForBusyPool: () => boolean,
+  ): Promise<AttemptResult> {
     return new Promise((resolve) => {
-      const handler = new AuthCallHandler(limits, cancel, resolve);
+      const handler = new AuthCallHandler(timeoutMs, limits.maxBodyBytes, cancel, waitedForBusyPool, resolve);
       // undici's Request reads `servername`, but its option types leave it out.
       const options: Dispatcher.DispatchOptions & { servername?: string } = {
         method: req.method as Dispatcher.HttpMethod,
@@ -91,9 +167,15 @@ export class AuthClient implements AuthCaller {
         reset: req.body !== undefined && req.body.length > 0,
         servername: this.servername,
       };
-      this.pool.dispatch(options, handler);
+      dispatcher.dispatch(options, handler);
     });
   }
+
+  /**
+   * Whether a call that timed out before it was written waited behind calls holding every
+   * connection: load the adapter's clients can make, not the service failing to connect.
+   */
+  private readonly waitedForBusyPool = (): boolean => this.pool.stats.connected >= this.connections;
 
   close(): Promise<void> {
     return this.pool.close();
@@ -104,4 +186,4 @@ export class AuthClient implements AuthCaller {
   }
 }
 
-const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0 };
+const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0, retries: 0, notAnswering: false };

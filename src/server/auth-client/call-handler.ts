@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { AuthResponse } from '../../translate';
-import type { AuthCallResult, CallLimits } from './auth-client';
+import type { AttemptResult } from './auth-client';
 import type { Cancellation } from './cancellation';
 import { classify } from './classify-error';
+import { closedBeforeResponse } from './response-watch';
 
 /** Why the adapter itself ended a call early; the reason undici reports back is ignored. */
 class CallStopped extends Error {}
@@ -26,11 +27,14 @@ export class AuthCallHandler implements Dispatcher.DispatchHandler {
   private size = 0;
 
   constructor(
-    private readonly limits: CallLimits,
+    timeoutMs: number,
+    private readonly maxBodyBytes: number,
     private readonly cancel: Cancellation | undefined,
-    private readonly settle: (result: AuthCallResult) => void,
+    /** Whether every connection of the pool is held by other calls (see AuthClient). */
+    private readonly waitedForBusyPool: () => boolean,
+    private readonly settle: (result: AttemptResult) => void,
   ) {
-    this.timer = setTimeout(stopOnTimeout, limits.timeoutMs, this);
+    this.timer = setTimeout(stopOnTimeout, timeoutMs, this);
     cancel?.onCancel(() => this.stop('cancelled'));
   }
 
@@ -49,7 +53,7 @@ export class AuthCallHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
-    const room = this.limits.maxBodyBytes - this.size;
+    const room = this.maxBodyBytes - this.size;
     if (chunk.length > room) {
       if (room > 0) this.chunks.push(chunk.subarray(0, room));
       this.size += room;
@@ -66,12 +70,25 @@ export class AuthCallHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (!this.settled) this.finish({ ok: false, cause: classify(err), elapsedMs: performance.now() - this.started });
+    if (this.settled) return;
+    const cause = classify(err);
+    const silent = closedBeforeResponse(err);
+    const refused = (err as { code?: string }).code === 'ECONNREFUSED';
+    this.finish({
+      ok: false,
+      cause,
+      elapsedMs: performance.now() - this.started,
+      retryable: refused || silent,
+      notAnswering: cause === 'connect' || cause === 'timeout' || silent,
+    });
   }
 
   stop(cause: 'timeout' | 'cancelled'): void {
     if (this.settled) return;
-    this.finish({ ok: false, cause, elapsedMs: performance.now() - this.started });
+    // A timeout counts against the service once the request was on the wire, or while a new
+    // connection to it was being made; not while it queued behind calls holding every connection.
+    const notAnswering = cause === 'timeout' && (this.controller !== undefined || !this.waitedForBusyPool());
+    this.finish({ ok: false, cause, elapsedMs: performance.now() - this.started, retryable: false, notAnswering });
     this.controller?.abort(new CallStopped());
   }
 
@@ -86,7 +103,7 @@ export class AuthCallHandler implements Dispatcher.DispatchHandler {
     });
   }
 
-  private finish(result: AuthCallResult): void {
+  private finish(result: AttemptResult): void {
     this.settled = true;
     clearTimeout(this.timer);
     this.cancel?.onCancel(undefined);

@@ -33,9 +33,11 @@ export function classify(err: unknown): UnavailableKind | Exclude<LocalFailure, 
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout';
+    case 'UND_ERR_SOCKET':
+      // undici's words for a response it refuses to parse (a 101 nobody asked for), not a reset.
+      return /^bad (response|upgrade)$/.test((err as Error).message) ? 'protocol' : 'reset';
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
       return 'reset';
     default:
       // A certificate the service presents and we refuse is a failure to connect, not a bad answer.

@@ -1,5 +1,6 @@
 import type { AuthOutcome, AuthRequest } from '../../translate';
 import {
+  type AuthCallObserver,
   type AuthCallRecord,
   type Cancellation,
   carriesToken,
@@ -25,13 +26,14 @@ const LEFT: Exchange = { outcome: 'cancelled' };
  * Gets the auth service's interpreted answer for one rule: from the decision cache when fresh,
  * else by joining an identical call in flight (`coalesce`), else by its own call. Each call made
  * or shared is recorded in `calls` for metrics and the log line. What may be shared or stored
- * is sharing-policy.ts's to say.
+ * is sharing-policy.ts's to say. `observer` (the check's span) sees each call this check makes.
  */
 export async function askAuthService(
   rule: ServingRule,
   request: AuthRequest,
   cancel: Cancellation,
   calls: AuthCallRecord[],
+  observer?: AuthCallObserver,
 ): Promise<AuthAnswer> {
   const { settings, cache } = rule;
   const tokened = carriesToken(settings.request, request);
@@ -43,7 +45,8 @@ export async function askAuthService(
     calls.push({ rule: settings.name, elapsedMs: 0, shared: 'cache' });
     return cached;
   }
-  const call = (signal: Cancellation | undefined): Promise<Exchange> => exchange(settings, rule.client, rule.limit, request, signal);
+  const call = (signal: Cancellation | undefined): Promise<Exchange> =>
+    exchange(settings, rule.client, rule.limit, request, signal, observer);
   let joined = false;
   let result: Exchange;
   if (coalescer) {

@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../../translate';
+import { deny, OVERLOADED_HEADERS, OVERLOADED_STATUS } from './denials';
 import { Cancellation } from '../auth-client';
-import { decisionLineWriter, type DecisionFields, type Logger, type Metrics } from '../observability';
+import { decisionLineWriter, type CheckTracer, type DecisionFields, type Logger, type Metrics } from '../observability';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 
@@ -10,17 +11,24 @@ export interface CheckHandlerDeps {
   config(): ServingConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Absent when tracing is off. */
+  readonly tracer?: CheckTracer;
   /**
    * Told when a call starts and ends, with the config it runs on, so a drain can wait for the
    * calls in flight and a reload closes a retired pool only after the calls using it.
    */
   track(delta: 1 | -1, config: ServingConfig): void;
+  /** Charges the request against `grpc.maxInFlightBytes`: the release to call once answered, or undefined to refuse. */
+  admit(request: CheckRequestMessage): (() => void) | undefined;
 }
+
+/** Past `grpc.maxInFlightBytes`: the adapter's own bound, so denied in every mode, like `service.maxConcurrent`. */
+const OVER_IN_FLIGHT_BYTES = deny('overloaded', '', OVERLOADED_STATUS, OVERLOADED_HEADERS);
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
 export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
-  const { logger, metrics } = deps;
-  // A decision line has a fixed shape, built in logDecision from values the adapter chose and
+  const { logger, metrics, tracer } = deps;
+  // A decision line has a fixed shape, built in decisionFields from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
   // follows the logger's level.
   const decisions = logger.child({}, { redact: [] });
@@ -34,8 +42,14 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
     deps.track(1, config);
+    const release = deps.admit(call.request);
     try {
-      const result = await runCheck(config, call.request, cancel);
+      let result: CheckResult;
+      if (release) result = await runCheck(config, call.request, cancel, tracer, call.metadata);
+      else {
+        metrics.countRefusal('in_flight_bytes');
+        result = { decision: OVER_IN_FLIGHT_BYTES, requestId: '', calls: [] };
+      }
       if (result.error !== undefined) {
         logger.error({ err: result.error, requestId: loggedRequestId(result.requestId) }, 'check failed unexpectedly; denying');
       }
@@ -47,6 +61,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
         if (result.dryRuns && result.dryRuns.length > 0) logDryRuns(decisions, result);
       }
     } finally {
+      release?.();
       deps.track(-1, config);
     }
   }
@@ -55,6 +70,8 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
 
 /** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */
 export const MAX_LOGGED_REQUEST_ID = 128;
+/** One past the longest configured rule name, so a longer name shows as cut. */
+export const MAX_LOGGED_RULE_NAME = 64;
 
 function loggedRequestId(id: string): string {
   return id.length > MAX_LOGGED_REQUEST_ID ? id.slice(0, MAX_LOGGED_REQUEST_ID) : id;
@@ -79,11 +96,12 @@ function logDryRuns(logger: Logger, result: CheckResult): void {
 }
 
 function decisionFields(result: CheckResult, seconds: number): DecisionFields {
-  const { decision, calls } = result;
+  const { decision, calls, requestedRule } = result;
   const last = calls.length > 0 ? calls[calls.length - 1] : undefined;
   return {
     requestId: loggedRequestId(result.requestId),
     rule: decision.rule,
+    requestedRule: requestedRule === undefined ? undefined : requestedRule.slice(0, MAX_LOGGED_RULE_NAME),
     decision: decision.kind,
     reason: decision.reason,
     status: decision.kind === 'deny' ? decision.status : undefined,

@@ -10,6 +10,7 @@ import {
 } from '../../translate';
 import { askAuthService } from './ask-auth-service';
 import type { AuthCallRecord, Cancellation } from '../auth-client';
+import type { CallMetadata, CheckSpan, CheckTracer } from '../observability';
 import {
   deny,
   INTERNAL_ERROR_STATUS,
@@ -30,29 +31,51 @@ export interface CheckResult {
   readonly calls: readonly AuthCallRecord[];
   /** Set with reason `internal_error`: what the adapter failed on, for the log. */
   readonly error?: unknown;
+  /** For `unknown_rule`: the name the route asked for, as the client sent it (cap it before logging). */
+  readonly requestedRule?: string;
   /** What each `dryRun` rule would have decided instead of allowing: logged, never answered. */
   readonly dryRuns?: readonly Decision[];
 }
 
 /**
+ * The `rule` of an `unknown_rule` denial. The name a route asks for reaches the adapter from the
+ * request, so it never becomes a metric label (each distinct name would be a new series for good);
+ * parentheses cannot appear in a configured rule name.
+ */
+export const UNKNOWN_RULE = '(unknown)';
+
+/**
  * One Check, step by step. Each step is a named function in its own file; the first denial ends
  * the check, unless its rule is a dry run, and the allows of every rule in scope are merged.
- * Never rejects: a bug in any step is an `internal_error` denial that keeps the request id.
+ * Never rejects: a bug in any step is an `internal_error` denial that keeps the request id. With
+ * a `tracer` (tracing on) the check is a span continuing the request's trace, found in its
+ * headers or else the call's `metadata`; without one, no tracing work is done at all.
  */
-export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, cancel: Cancellation): Promise<CheckResult> {
+export async function runCheck(
+  config: ServingConfig,
+  msg: CheckRequestMessage,
+  cancel: Cancellation,
+  tracer?: CheckTracer,
+  metadata?: CallMetadata,
+): Promise<CheckResult> {
   let requestId = '';
   const calls: AuthCallRecord[] = [];
   const dryRuns: Decision[] = [];
-  const result = (decision: Decision): CheckResult => ({ decision, requestId, calls, dryRuns });
+  let span: CheckSpan | undefined;
+  const result = (decision: Decision, error?: unknown): CheckResult => {
+    span?.end(decision, calls, error);
+    return { decision, requestId, calls, dryRuns };
+  };
   try {
     // 1. Read the request (translate/check-request.ts).
     const view = readCheckRequest(msg);
+    if (tracer) span = tracer.startCheck('invalid' in view ? undefined : view.input.headers, metadata);
     if ('invalid' in view) return result(deny('invalid_request', '', INVALID_ATTRIBUTES_STATUS));
     requestId = view.requestId;
 
     // 2. Select the rules in scope (select-rules.ts).
     const rules = selectRules(config, view.ruleName);
-    if (!rules) return result(deny('unknown_rule', view.ruleName ?? '', DEFAULTS.statusOnError));
+    if (!rules) return { ...result(deny('unknown_rule', UNKNOWN_RULE, DEFAULTS.statusOnError)), requestedRule: view.ruleName };
 
     const allows = new AllowMerge(config.vouchedHeaders, rules);
     for (const rule of rules) {
@@ -60,7 +83,7 @@ export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, 
       if (!rule.matcher.needsAuth(view.input)) continue;
 
       // 4-6. Build the auth request, ask the auth service, apply the rule's mode (decideForRule).
-      const decision = await decideForRule(rule, view, cancel, calls);
+      const decision = await decideForRule(rule, view, cancel, calls, span);
 
       // 7. A dry run's denial is logged and counted, never answered (translate/dry-run.ts).
       if (decision.kind === 'deny') {
@@ -76,12 +99,18 @@ export async function runCheck(config: ServingConfig, msg: CheckRequestMessage, 
     }
     return result(allows.decision());
   } catch (error) {
-    return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS)), error };
+    return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS), error), error };
   }
 }
 
 /** Steps 4 to 6 of one rule: every way they end is this rule's decision, so a dry run can turn any denial into an allow. */
-async function decideForRule(rule: ServingRule, view: CheckView, cancel: Cancellation, calls: AuthCallRecord[]): Promise<Decision> {
+async function decideForRule(
+  rule: ServingRule,
+  view: CheckView,
+  cancel: Cancellation,
+  calls: AuthCallRecord[],
+  span: CheckSpan | undefined,
+): Promise<Decision> {
   const { settings } = rule;
   // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
   // for CONNECT and wait on it until the timeout: never an answer, so never sent.
@@ -95,7 +124,7 @@ async function decideForRule(rule: ServingRule, view: CheckView, cancel: Cancell
   }
 
   // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
-  const answer = await askAuthService(rule, built.request, cancel, calls);
+  const answer = await askAuthService(rule, built.request, cancel, calls, span);
   // Nobody is listening any more: fail closed, and count it as the caller's doing.
   if (answer === 'cancelled') return deny('cancelled', settings.name, settings.service.statusOnError);
   // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.

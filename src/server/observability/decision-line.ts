@@ -5,6 +5,8 @@ import type { Logger } from './logger';
 export interface DecisionFields {
   readonly requestId: string;
   readonly rule: string;
+  /** The rule name Envoy asked for, when it named one. */
+  readonly requestedRule?: string;
   readonly decision: string;
   readonly reason: string;
   readonly status?: number;
@@ -59,6 +61,7 @@ export function decisionLineWriter(logger: Logger): (fields: DecisionFields) => 
     let line = levelStart + time.call(logger) + (state[chindingsSym] as string);
     line += ',"requestId":' + JSON.stringify(f.requestId);
     line += ',"rule":' + JSON.stringify(f.rule);
+    if (f.requestedRule !== undefined) line += ',"requestedRule":' + JSON.stringify(f.requestedRule);
     line += ',"decision":' + JSON.stringify(f.decision);
     line += ',"reason":' + JSON.stringify(f.reason);
     if (f.status !== undefined) line += ',"status":' + finite(f.status);

@@ -8,3 +8,14 @@ export { decisionLineWriter, type DecisionFields } from './decision-line';
 export { createLogger, MAX_PENDING_LOG_BYTES, type Logger } from './logger';
 export { createReloadCounter, Metrics, type MetricsOptions } from './metrics';
 export { redactConfig } from './redact-config';
+export { SharedRender } from './shared-render';
+export {
+  readTracingEnv,
+  startTracing,
+  type CallMetadata,
+  type CheckSpan,
+  type CheckTracer,
+  type DropReason,
+  type Tracing,
+  type TracingEnv,
+} from './tracing';

@@ -1,4 +1,5 @@
-import pino, { type DestinationStream, type Logger } from 'pino';
+import { fstatSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../config';
 
 /**
@@ -7,7 +8,11 @@ import type { LogLevel } from '../../config';
  */
 export const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
 
-/** Bytes per write to stdout; about ten decision lines. */
+/**
+ * sonic-boom appends each line to a pending chunk of up to this many bytes and measures the whole
+ * chunk on every append; with its default of 16 KiB that copying was most of the garbage
+ * each decision line made. 2 KiB still writes about ten decision lines per write.
+ */
 const MAX_WRITE_BYTES = 2048;
 
 /**
@@ -16,13 +21,8 @@ const MAX_WRITE_BYTES = 2048;
  * a second line of defence should a header object slip into a log call.
  */
 export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
-  const destination = pino.destination({
-    dest: 1,
-    sync: false,
-    contentMode: 'buffer',
-    maxWrite: MAX_WRITE_BYTES,
-    maxLength: MAX_PENDING_LOG_BYTES,
-  });
+  makeStdoutNonBlocking();
+  const destination = pino.destination({ dest: 1, sync: false, maxWrite: MAX_WRITE_BYTES, maxLength: MAX_PENDING_LOG_BYTES });
   if (onDrop) destination.on('drop', onDrop);
   return pino(
     {
@@ -33,24 +33,25 @@ export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
         censor: '[redacted]',
       },
     },
-    asBuffers(destination),
+    destination,
   );
 }
 
 /**
- * pino writes each line as a string; the destination is given it as a Buffer. In its text mode
- * sonic-boom appends the line to its pending chunk and measures the whole chunk again on every
- * line, which flattened and copied up to a chunk per line: most of the garbage a decision line
- * made. With Buffers it keeps a list and a byte count, and joins them once per write.
+ * A write to a full pipe that blocks parks one of libuv's threads for good, and exiting joins those
+ * threads: a drained process whose log reader stopped could then never exit. Node opens a pipe or
+ * socket stdout in non-blocking mode when `process.stdout` is first touched; then a full pipe
+ * answers EAGAIN, which the destination retries from a timer, and the exit stays bounded
+ * (exit-after-flush.ts). A file or terminal is left as it is.
  */
-function asBuffers(destination: ReturnType<typeof pino.destination>): DestinationStream {
-  // sonic-boom's types know only its text mode.
-  const writeBuffer = destination.write.bind(destination) as unknown as (line: Buffer) => boolean;
-  return {
-    write: (line: string) => writeBuffer(Buffer.from(line)),
-    flush: (cb?: (err?: Error) => void) => destination.flush(cb),
-    flushSync: () => destination.flushSync(),
-  } as DestinationStream;
+function makeStdoutNonBlocking(): void {
+  let stat;
+  try {
+    stat = fstatSync(1);
+  } catch {
+    return;
+  }
+  if (stat.isFIFO() || stat.isSocket()) void process.stdout;
 }
 
 export type { Logger };

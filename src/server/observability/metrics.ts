@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../../translate';
-import type { AuthCallRecord } from '../auth-client';
+import type { AuthCallRecord, BreakerState } from '../auth-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -95,9 +95,11 @@ function pushHistogram(name: string, s: HistogramSeries, values: ScrapedMetric['
 }
 
 /** What the cache-bytes gauge reads of each rule in force. */
+/** What the scrape-time gauges read of a rule in force. */
 interface CacheHolder {
   readonly settings: { readonly name: string };
   readonly cache?: { readonly bytes: number };
+  readonly client: { readonly breaker?: { readonly state: BreakerState } };
 }
 
 interface CheckSeries {
@@ -149,7 +151,14 @@ export class Metrics {
   );
   private readonly authErrors = new SeriesMetric<CounterSeries>(
     'ext_authz_auth_service_errors_total',
-    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large, local).',
+    'Auth service calls that counted as unavailable, by rule and kind (connect, timeout, reset, 5xx, overload, protocol, request_too_large, local, circuit_open).',
+    'counter',
+    (labels) => ({ labels, value: 0 }),
+    this.registry,
+  );
+  private readonly retries = new SeriesMetric<CounterSeries>(
+    'ext_authz_auth_service_retries_total',
+    'Auth service calls asked again on a new connection after a refusal or a reset before any response byte, by rule.',
     'counter',
     (labels) => ({ labels, value: 0 }),
     this.registry,
@@ -167,6 +176,25 @@ export class Metrics {
     help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
     registers: [this.registry],
   });
+  private readonly refusals = new Counter({
+    name: 'ext_authz_checks_refused_total',
+    help: 'Checks refused (503, overloaded) by a process-wide bound before any rule ran, by bound (in_flight_bytes).',
+    labelNames: ['bound'] as const,
+    registers: [this.registry],
+  });
+  private readInFlightBytes: () => number = () => 0;
+  private readonly inFlightBytes: Gauge = new Gauge({
+    name: 'ext_authz_check_bytes_in_flight',
+    help: 'CheckRequest bytes held by the checks in flight (bounded by grpc.maxInFlightBytes).',
+    registers: [this.registry],
+    collect: (): void => this.inFlightBytes.set(this.readInFlightBytes()),
+  });
+  private readonly spansDropped = new Counter({
+    name: 'ext_authz_trace_spans_dropped_total',
+    help: 'Spans not exported, by reason (queue_full: the export queue was full; export_failed: the collector did not take them).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   /** Read at scrape time, so counting calls in flight costs the hot path nothing here. */
   private readInFlight: () => number = () => 0;
   private readonly inFlight: Gauge = new Gauge({
@@ -180,12 +208,27 @@ export class Metrics {
   private readCacheRules: () => readonly CacheHolder[] = () => [];
   private readonly cacheBytes: Gauge<'rule'> = new Gauge({
     name: 'ext_authz_cache_bytes',
-    help: 'Bytes held by each rule\'s decision cache (keys, headers and bodies, bounded by cache.maxBytes).',
+    help: "Bytes held by each rule's decision cache (keys, headers and bodies, bounded by cache.maxBytes).",
     labelNames: ['rule'] as const,
     registers: [this.registry],
     collect: (): void => {
       this.cacheBytes.reset();
       for (const rule of this.readCacheRules()) if (rule.cache) this.cacheBytes.set({ rule: rule.settings.name }, rule.cache.bytes);
+    },
+  });
+
+  private readonly breakerState: Gauge<'rule'> = new Gauge({
+    name: 'ext_authz_circuit_breaker_state',
+    help: 'State of the circuit breaker of each rule\'s auth service pool: 0 closed, 1 half-open (one probe call), 2 open (answered at once as unavailable). Across workers, the most open.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+    aggregator: 'max',
+    collect: (): void => {
+      this.breakerState.reset();
+      for (const rule of this.readCacheRules()) {
+        const breaker = rule.client.breaker;
+        if (breaker) this.breakerState.set({ rule: rule.settings.name }, BREAKER_STATE_VALUES[breaker.state]);
+      }
     },
   });
 
@@ -195,9 +238,12 @@ export class Metrics {
   private readonly authDurationSeries = new Map<string, Map<string, HistogramSeries>>();
   private readonly authErrorSeries = new Map<string, Map<string, CounterSeries>>();
   private readonly reusedSeries = new Map<string, Map<string, CounterSeries>>();
+  private readonly retrySeries = new Map<string, CounterSeries>();
 
   constructor(options: MetricsOptions = {}) {
     this.reloads = options.reloads === false ? undefined : createReloadCounter(this.registry);
+    // Present at zero from the start, so a rate over it is defined before the first refusal.
+    this.refusals.inc({ bound: 'in_flight_bytes' }, 0);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -205,6 +251,15 @@ export class Metrics {
     this.readInFlight = read;
   }
 
+  reportInFlightBytes(read: () => number): void {
+    this.readInFlightBytes = read;
+  }
+
+  countRefusal(bound: 'in_flight_bytes'): void {
+    this.refusals.inc({ bound });
+  }
+
+  /** The rules in force, read at scrape time for the cache size and circuit breaker gauges. */
   reportCacheBytes(read: () => readonly CacheHolder[]): void {
     this.readCacheRules = read;
   }
@@ -213,25 +268,41 @@ export class Metrics {
     this.logLinesDropped.inc();
   }
 
+  countDroppedSpans(reason: 'queue_full' | 'export_failed', count: number): void {
+    this.spansDropped.inc({ reason }, count);
+  }
+
   observeCheck(decision: Decision, calls: readonly AuthCallRecord[], seconds: number): void {
     const series = this.checkSeriesFor(decision);
     series.count.value++;
     series.duration.observe(seconds);
     for (let i = 0; i < calls.length; i++) {
-      const { rule, unavailable, status, elapsedMs, shared } = calls[i];
+      const { rule, unavailable, status, elapsedMs, shared, retries } = calls[i];
       // Another check's call answered this one: counting it again would double the service's load and errors.
       if (shared) {
         lookup(this.reusedSeries, rule, shared, () => this.reused.series({ rule, source: shared })).value++;
         continue;
       }
       if (unavailable) lookup(this.authErrorSeries, rule, unavailable, () => this.authErrors.series({ rule, kind: unavailable })).value++;
-      // Neither was sent to the service, so there is no service latency to record.
-      if (unavailable === 'overload' || unavailable === 'request_too_large' || unavailable === 'local') continue;
+      if (retries) this.retrySeriesFor(rule).value += retries;
+      // None was sent to the service, so there is no service latency to record.
+      if (unavailable === 'overload' || unavailable === 'request_too_large' || unavailable === 'local' || unavailable === 'circuit_open') {
+        continue;
+      }
       const statusClass = status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error');
       lookup(this.authDurationSeries, rule, statusClass, () => this.authDuration.series({ rule, status_class: statusClass })).observe(
         elapsedMs / 1000,
       );
     }
+  }
+
+  private retrySeriesFor(rule: string): CounterSeries {
+    let series = this.retrySeries.get(rule);
+    if (!series) {
+      series = this.retries.series({ rule });
+      this.retrySeries.set(rule, series);
+    }
+    return series;
   }
 
   private checkSeriesFor(decision: Decision): CheckSeries {
@@ -246,6 +317,8 @@ export class Metrics {
     });
   }
 }
+
+const BREAKER_STATE_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 };
 
 const STATUS_CLASSES: Readonly<Record<number, string>> = { 1: '1xx', 2: '2xx', 3: '3xx', 4: '4xx', 5: '5xx' };
 

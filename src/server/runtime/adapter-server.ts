@@ -1,12 +1,26 @@
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { createAdminServer, createLogger, listen, type Logger, Metrics, redactConfig } from '../observability';
+import {
+  createAdminServer,
+  createLogger,
+  listen,
+  type Logger,
+  Metrics,
+  redactConfig,
+  SharedRender,
+  startTracing,
+  type Tracing,
+  type TracingEnv,
+} from '../observability';
 import { compileConfig, type CompiledConfig, createCheckHandler, readConfigText, type ServingConfig } from '../check';
 import { attachClients, type LoadedConfig } from './attach-clients';
 import { ConfigLeases } from './config-leases';
+import { logBreakerTransitions } from './breaker-log';
 import { ConfigReloader } from './config-reloader';
+import { exitAfterLogFlush } from './exit-after-flush';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
+import { InFlightBytes } from './in-flight-bytes';
 import { AUTHORIZATION_SERVICE_NAME, authorizationService } from '../protos';
 import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
@@ -24,10 +38,12 @@ export interface StartOptions {
   readonly admin?: boolean;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Monotonic clock in ms for the decision caches; tests pass their own to expire entries. */
+  /** Monotonic clock in ms for the decision caches and the circuit breakers; tests pass their own. */
   readonly clock?: () => number;
   /** `configText` already compiled by the caller, so startup does not compile it twice. */
   readonly preloaded?: CompiledConfig;
+  /** Trace each Check as these settings (read from OTEL_* variables) say; no tracing when absent. */
+  readonly tracing?: TracingEnv;
 }
 
 const HEALTH_SERVICES = ['', AUTHORIZATION_SERVICE_NAME];
@@ -42,6 +58,7 @@ export class AdapterServer {
   private readonly grpcCredentials: GrpcCredentials;
   private readonly health: HealthImplementation;
   private readonly admin: http.Server | undefined;
+  private readonly inFlightBytes = new InFlightBytes();
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private draining = false;
@@ -61,31 +78,38 @@ export class AdapterServer {
     readonly metrics: Metrics,
     serveAdmin: boolean,
     private readonly clock: (() => number) | undefined,
+    private readonly tracing: Tracing | undefined,
   ) {
     this.config = initial;
+    logBreakerTransitions(initial, logger);
     // Closing waits for the requests already given to the pool; no check can add more by then.
     this.leases = new ConfigLeases(initial, (client) =>
       client.close().catch((err: unknown) => this.logger.warn({ err }, 'closing a retired auth service pool failed')),
     );
     this.reloader = new ConfigReloader(configFile, text, initial.compiled, logger, metrics.reloads, (next) => this.swapIn(next));
-    this.grpcServer = new grpc.Server();
+    // Fixed when the server is made: a reload of grpc.maxRequestBytes needs a restart.
+    this.grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': initial.compiled.settings.grpc.maxRequestBytes });
     this.grpcCredentials = createGrpcCredentials(initial.compiled.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
     this.health.addToServer(this.grpcServer);
-    this.grpcServer.addService(authorizationService(), {
+    this.grpcServer.addService(this.inFlightBytes.measure(authorizationService()), {
       Check: createCheckHandler({
         config: () => this.config,
         logger,
         metrics,
+        tracer: tracing?.tracer,
         track: (delta, config) => this.track(delta, config),
+        admit: (request) => this.inFlightBytes.admit(request, this.config.settings.grpc.maxInFlightBytes),
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
     metrics.reportCacheBytes(() => this.config.rules);
+    metrics.reportInFlightBytes(() => this.inFlightBytes.held);
+    const metricsText = new SharedRender(() => metrics.registry.metrics());
     this.admin =
       serveAdmin && initial.settings.admin.address
         ? createAdminServer({
-            metrics: () => metrics.registry.metrics(),
+            metrics: () => metricsText.get(),
             metricsContentType: metrics.registry.contentType,
             ready: () => this.ready,
             config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),
@@ -102,6 +126,9 @@ export class AdapterServer {
     const config = attachClients(options.preloaded ?? (await compileConfig(text, options.configFile)), undefined, options.clock);
     const metrics = options.metrics ?? new Metrics();
     const logger = options.logger ?? createLogger(config.settings.log.level, () => metrics.countDroppedLogLine());
+    const tracing = options.tracing
+      ? await startTracing(options.tracing, logger, (reason, count) => metrics.countDroppedSpans(reason, count))
+      : undefined;
     const server = new AdapterServer(
       options.configFile,
       text,
@@ -111,11 +138,13 @@ export class AdapterServer {
       metrics,
       options.admin ?? true,
       options.clock,
+      tracing,
     );
     try {
       if (server.admin) server.adminPort = await listen(server.admin, config.settings.admin.address);
     } catch (err) {
       await server.destroyPools();
+      void tracing?.shutdown();
       throw err;
     }
     return server;
@@ -185,6 +214,7 @@ export class AdapterServer {
     const next = attachClients(compiled, previous, this.clock);
     this.config = next;
     this.leases.swap(next);
+    logBreakerTransitions(next, this.logger);
     const { grpcTls } = compiled;
     if (tlsMode(grpcTls) === this.grpcCredentials.mode) this.grpcCredentials.update(grpcTls);
     if (this.ownLogger) this.logger.level = compiled.settings.log.level;
@@ -199,21 +229,33 @@ export class AdapterServer {
 
   private handleSignals(): void {
     process.on('SIGHUP', () => void this.reload());
-    process.once('SIGTERM', () => this.drainAndExit('SIGTERM'));
-    process.once('SIGINT', () => this.drainAndExit('SIGINT'));
+    // Every SIGTERM or SIGINT is handled: with none left, a second signal would kill the process mid-drain.
+    process.on('SIGTERM', () => this.drainAndExit('SIGTERM'));
+    process.on('SIGINT', () => this.drainAndExit('SIGINT'));
   }
 
-  /** Drains, then ends the process: exit 0, or 1 when the drain failed. Repeated calls share the one drain. */
+  /**
+   * Drains, then ends the process: exit 0, or 1 when the drain failed, once the log is flushed or
+   * `shutdown.logFlushTimeout` has passed. Repeated calls share the one drain.
+   */
   drainAndExit(cause: string): void {
-    if (this.stopping) return;
+    if (this.stopping) {
+      this.logger.info({ signal: cause }, 'already draining');
+      return;
+    }
     this.logger.info({ signal: cause }, 'draining');
     this.shutdown().then(
-      () => process.exit(0),
+      () => this.exit(0),
       (err: unknown) => {
         this.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        return this.exit(1);
       },
     );
+  }
+
+  /** Exits `code` once the log is flushed or `shutdown.logFlushTimeout` has passed. */
+  private exit(code: number): Promise<never> {
+    return exitAfterLogFlush(this.logger, code, this.config.settings.shutdown.logFlushTimeoutMs);
   }
 
   /**
@@ -243,12 +285,16 @@ export class AdapterServer {
     } else {
       this.logger.warn({ inFlight: this.inFlight }, 'shutdown.timeout passed with checks in flight; closing');
     }
+    // The last checks' spans go out before the process ends; a collector that does not take them
+    // holds the drain no longer than the time left.
+    if (this.tracing) await within(this.tracing.shutdown(), Math.max(FLUSH_GRACE_MS, deadline - Date.now()));
     await this.close();
     this.logger.info('stopped');
   }
 
   private async close(): Promise<void> {
     this.grpcServer.forceShutdown();
+    void this.tracing?.shutdown();
     if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
     await this.destroyPools();
   }

@@ -12,10 +12,10 @@ export interface LoadedConfig extends ServingConfig {
 
 /**
  * Gives each rule a pool toward its auth service, and a decision cache and coalescer when asked.
- * Pools of `previous` whose service (url, pool size, timeout, TLS material) did not change are
- * taken over, so a reload keeps warm connections, and so are the decision caches of rules whose
- * answers mean the same (kept-cache.ts). `clock` is the decision caches' monotonic
- * clock in ms (tests pass their own).
+ * Pools of `previous` whose service (url, pool size, timeout, circuit breaker, TLS material) did
+ * not change are taken over, so a reload keeps warm connections and the breaker's state, and so
+ * are the decision caches of rules whose answers mean the same (kept-cache.ts). `clock` is the
+ * monotonic clock in ms of the decision caches and the circuit breakers (tests pass their own).
  */
 export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig, clock?: () => number): LoadedConfig {
   const pools = new Map<string, AuthClient>();
@@ -32,7 +32,7 @@ export function attachClients(compiled: CompiledConfig, previous?: LoadedConfig,
     const identity = clientIdentity(settings, tls);
     let client = pools.get(identity);
     if (!client) {
-      client = new AuthClient(identity, settings.service, tls);
+      client = new AuthClient(identity, settings.service, tls, clock);
       pools.set(identity, client);
     }
     used.add(client);
@@ -54,5 +54,6 @@ function clientIdentity(rule: RuleSettings, tls: ServiceTlsMaterial | undefined)
   const material = tls
     ? [tls.ca, tls.cert, tls.key].map((b) => (b ? b.toString('base64') : '')).join('|') + `|${tls.serverName ?? ''}`
     : '';
-  return `${s.url}|${s.connections}|${s.timeoutMs}|${material}`;
+  const breaker = s.circuitBreaker ? `${s.circuitBreaker.failures}/${s.circuitBreaker.openForMs}` : 'off';
+  return `${s.url}|${s.connections}|${s.timeoutMs}|${breaker}|${material}`;
 }

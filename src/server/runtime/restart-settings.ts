@@ -10,7 +10,8 @@ export interface PinnedSetting {
 
 /**
  * `next` as the running process can serve it: settings it cannot apply without a restart (the
- * listeners' addresses, turning gRPC TLS or client certificates on or off, the worker count)
+ * listeners' addresses, the gRPC message bound, turning gRPC TLS or client certificates on or
+ * off, the worker count)
  * keep their running values, so `/config` shows what is in force rather than what the file says.
  * The listener is not rebound on reload: a new address could fail to bind after the old one was
  * given up, and connections Envoy holds would be cut.
@@ -23,6 +24,8 @@ export function pinRestartSettings(previous: CompiledConfig, next: CompiledConfi
     if (running !== configured) pinned.push({ setting, running, configured });
   };
   pin('grpc.address', was.grpc.address, now.grpc.address);
+  // The gRPC server's message bound is set when it is made.
+  pin('grpc.maxRequestBytes', String(was.grpc.maxRequestBytes), String(now.grpc.maxRequestBytes));
   pin('admin.address', was.admin.address, now.admin.address);
   pin('workers', String(was.workers), String(now.workers));
   const tlsChanged = tlsMode(previous.grpcTls) !== tlsMode(next.grpcTls);
@@ -33,7 +36,12 @@ export function pinRestartSettings(previous: CompiledConfig, next: CompiledConfi
       ...next,
       settings: {
         ...now,
-        grpc: { address: was.grpc.address, tls: tlsChanged ? was.grpc.tls : now.grpc.tls },
+        grpc: {
+          ...now.grpc,
+          address: was.grpc.address,
+          maxRequestBytes: was.grpc.maxRequestBytes,
+          tls: tlsChanged ? was.grpc.tls : now.grpc.tls,
+        },
         admin: { ...now.admin, address: was.admin.address },
         workers: was.workers,
       },

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { ConfigError } from '../../config';
 import { AdapterServer } from './adapter-server';
 import { compileConfig, readConfigText } from '../check';
-import { createLogger } from '../observability';
+import { createLogger, readTracingEnv } from '../observability';
 import { runWorker } from './run-worker';
 import { WorkerSupervisor } from './worker-supervisor';
 
@@ -24,12 +24,16 @@ export async function serveConfigFile(file: string): Promise<number> {
   }
   let text: string;
   try {
+    const tracing = readTracingEnv(process.env);
     text = await readConfigText(file);
     const config = await compileConfig(text, file);
     if (config.settings.workers > 1) {
-      await new WorkerSupervisor(file, text, config, createLogger(config.settings.log.level)).start();
+      let supervisor: WorkerSupervisor | undefined = undefined;
+      const logger = createLogger(config.settings.log.level, () => supervisor?.countDroppedLogLine());
+      supervisor = new WorkerSupervisor(file, text, config, logger);
+      await supervisor.start();
     } else {
-      await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config });
+      await AdapterServer.start({ configFile: file, configText: text, watch: true, handleSignals: true, preloaded: config, tracing });
     }
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\nrefusing to start\n`);

@@ -1,10 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig } from '../observability';
+import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig, SharedRender } from '../observability';
 import type { CompiledConfig } from '../check';
 import { ConfigReloader } from './config-reloader';
-import { isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
+import { exitAfterLogFlush } from './exit-after-flush';
+import { HOLD_WORKER_ENV, isMessage, type FromWorker, type MetricsJson, type ToWorker } from './ipc-protocol';
 import { watchConfigFile, type ConfigWatch } from './watch-config';
 
 /**
@@ -27,6 +28,15 @@ interface WorkerState {
   readonly worker: Worker;
   readonly startedAt: number;
   ready: boolean;
+  /**
+   * Pings sent since the worker last sent anything; its event loop answers pings, so a hung one
+   * falls silent. Undefined until its first message: loading the code is not timed (a death then
+   * is seen as an exit). Counting pings rather than reading the clock means a primary that was
+   * itself stalled (a large config to parse) never blames its workers for the time it lost.
+   */
+  unanswered?: number;
+  /** Killed for missing its heartbeat; its exit is reported as such. */
+  hung: boolean;
 }
 
 interface MetricsRequest {
@@ -44,7 +54,15 @@ export class WorkerSupervisor {
     help: 'Worker processes restarted after they died.',
     registers: [this.registry],
   });
+  private readonly logLinesDropped = new Counter({
+    name: 'ext_authz_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
+    registers: [this.registry],
+  });
   private readonly workers = new Map<number, WorkerState>();
+  /** One more per accepted reload; workers report the generation they serve. */
+  private generation = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly admin: http.Server | undefined;
   private readonly metricsRequests = new Map<number, MetricsRequest>();
   private nextMetricsId = 0;
@@ -70,8 +88,11 @@ export class WorkerSupervisor {
     this.reloader = new ConfigReloader(configFile, text, config, logger, this.reloads, (next, nextText) => {
       this.text = nextText;
       this.config = next;
+      this.generation++;
       this.logger.level = next.settings.log.level;
-      for (const { worker } of this.workers.values()) this.send(worker, { type: 'ext-authz:reload', text: nextText });
+      for (const { worker } of this.workers.values()) {
+        this.send(worker, { type: 'ext-authz:reload', text: nextText, generation: this.generation });
+      }
     });
     const aliveWorkers = (): number => [...this.workers.values()].filter((w) => w.ready).length;
     new Gauge({
@@ -82,9 +103,10 @@ export class WorkerSupervisor {
         this.set(aliveWorkers());
       },
     });
+    const metricsText = new SharedRender(() => this.aggregateMetrics());
     this.admin = config.settings.admin.address
       ? createAdminServer({
-          metrics: () => this.aggregateMetrics(),
+          metrics: () => metricsText.get(),
           metricsContentType: this.registry.contentType,
           ready: () => !this.draining && aliveWorkers() > 0,
           config: () => (this.config.settings.admin.exposeConfig ? redactConfig(this.config.settings) : undefined),
@@ -101,11 +123,13 @@ export class WorkerSupervisor {
       this.allReady = resolve;
       this.startupFailed = reject;
     });
+    this.startHeartbeat();
     for (let i = 0; i < this.config.settings.workers; i++) this.fork();
     try {
       await startup;
     } catch (err) {
       this.draining = true;
+      clearInterval(this.heartbeat);
       for (const { worker } of this.workers.values()) worker.process.kill('SIGKILL');
       if (this.admin?.listening) this.admin.close();
       throw err;
@@ -118,8 +142,40 @@ export class WorkerSupervisor {
     );
     this.watcher = watchConfigFile(this.configFile, this.logger, (text) => void this.reloader.reload({ text, onlyIfChanged: true }));
     process.on('SIGHUP', () => void this.reloader.reload());
-    process.once('SIGTERM', () => void this.stop('SIGTERM'));
-    process.once('SIGINT', () => void this.stop('SIGINT'));
+    // Every signal is handled: with no handler left, a second one would kill the primary mid-drain.
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('SIGINT', () => void this.stop('SIGINT'));
+  }
+
+  countDroppedLogLine(): void {
+    this.logLinesDropped.inc();
+  }
+
+  /**
+   * Pings every worker each `workerHeartbeat.interval`; one that has answered none of the pings
+   * sent over `workerHeartbeat.timeout` (stopped, or its event loop blocked) stops counting as
+   * ready at once and is killed, and its exit starts a replacement like any other death.
+   */
+  private startHeartbeat(): void {
+    const { intervalMs, timeoutMs } = this.config.settings.workerHeartbeat;
+    const missesAllowed = Math.ceil(timeoutMs / intervalMs);
+    this.heartbeat = setInterval(() => {
+      for (const state of this.workers.values()) {
+        if (state.hung || state.unanswered === undefined) continue;
+        if (state.unanswered >= missesAllowed) {
+          state.hung = true;
+          state.ready = false;
+          this.logger.error(
+            { pid: state.worker.process.pid, unansweredPings: state.unanswered },
+            'worker missed its heartbeat; reported not ready and replaced',
+          );
+          state.worker.process.kill('SIGKILL');
+          continue;
+        }
+        state.unanswered++;
+        this.send(state.worker, { type: 'ext-authz:ping' });
+      }
+    }, intervalMs);
   }
 
   private pids(): number[] {
@@ -128,7 +184,11 @@ export class WorkerSupervisor {
 
   private fork(): void {
     const worker = cluster.fork();
-    this.workers.set(worker.id, { worker, startedAt: Date.now(), ready: false });
+    // A message sent to a worker that has just exited, before its 'disconnect' is seen here,
+    // fails with EPIPE as an 'error' event: without a listener that would take the primary, and
+    // every worker with it, down. The 'exit' that follows replaces the worker.
+    worker.on('error', (err: Error) => this.logger.warn({ pid: worker.process.pid, err }, 'message to a worker failed'));
+    this.workers.set(worker.id, { worker, startedAt: Date.now(), ready: false, hung: false });
   }
 
   private send(worker: Worker, message: ToWorker): void {
@@ -138,13 +198,28 @@ export class WorkerSupervisor {
   private onMessage(worker: Worker, message: unknown): void {
     if (!isMessage(message)) return;
     const state = this.workers.get(worker.id);
+    if (state) state.unanswered = 0;
     const m = message as FromWorker;
     switch (m.type) {
       case 'ext-authz:hello':
-        return this.send(worker, { type: 'ext-authz:config', text: this.text });
+        return this.send(worker, { type: 'ext-authz:config', text: this.text, generation: this.generation });
+      case 'ext-authz:held':
+        this.logger.info({ pid: worker.process.pid }, `worker held before serving (${HOLD_WORKER_ENV})`);
+        return;
+      case 'ext-authz:pong':
+        return;
       case 'ext-authz:ready':
+        if (state?.hung) return;
         if (state) state.ready = true;
         this.grpcPort = m.grpcPort;
+        // Reloads sent while it started found no handler yet: bring it up to the config in force.
+        if (m.generation !== this.generation) {
+          this.logger.info(
+            { pid: worker.process.pid, had: m.generation, current: this.generation },
+            'worker started on an older config; sending the current one',
+          );
+          this.send(worker, { type: 'ext-authz:reload', text: this.text, generation: this.generation });
+        }
         if (this.started) this.logger.info({ pid: worker.process.pid }, 'replacement worker serving');
         else if ([...this.workers.values()].every((w) => w.ready)) this.allReady?.();
         return;
@@ -162,7 +237,7 @@ export class WorkerSupervisor {
       if (request.pending.delete(worker.id) && request.pending.size === 0) request.done();
     }
     if (this.draining) {
-      if (code !== 0) this.failedExits++;
+      if (code !== 0 && !state?.hung) this.failedExits++;
       if (this.workers.size === 0) this.allExited?.();
       return;
     }
@@ -175,7 +250,7 @@ export class WorkerSupervisor {
     if (lived >= HEALTHY_LIFETIME_MS) this.restartDelayMs = RESTART_MIN_MS;
     const delay = this.restartDelayMs;
     this.restartDelayMs = Math.min(this.restartDelayMs * 2, RESTART_MAX_MS);
-    this.logger.warn({ pid, code, signal, restartInMs: delay }, 'worker died; starting a replacement');
+    this.logger.warn({ pid, code, signal, hung: state?.hung === true, restartInMs: delay }, 'worker died; starting a replacement');
     setTimeout(() => {
       if (this.draining) return;
       this.restarts.inc();
@@ -185,8 +260,12 @@ export class WorkerSupervisor {
 
   /** Readiness goes to 503 at once; each worker drains on its own; exit 0 once all exited cleanly. */
   private async stop(signal: string): Promise<void> {
-    if (this.draining) return;
+    if (this.draining) {
+      this.logger.info({ signal }, 'already draining');
+      return;
+    }
     this.draining = true;
+    clearInterval(this.heartbeat);
     this.logger.info({ signal }, 'draining');
     this.watcher?.close();
     await this.reloader.stop();
@@ -207,7 +286,7 @@ export class WorkerSupervisor {
     if (this.admin?.listening) await new Promise<void>((resolve) => this.admin?.close(() => resolve()));
     const ok = inTime && this.failedExits === 0;
     this.logger.info({ workersFailed: this.failedExits }, 'stopped');
-    process.exit(ok ? 0 : 1);
+    await exitAfterLogFlush(this.logger, ok ? 0 : 1, this.config.settings.shutdown.logFlushTimeoutMs);
   }
 
   /** The workers' registries summed by prom-client's AggregatorRegistry, plus the primary's own. */
