@@ -219,7 +219,7 @@ export class Metrics {
 
   private readonly breakerState: Gauge<'rule'> = new Gauge({
     name: 'ext_authz_circuit_breaker_state',
-    help: 'State of the circuit breaker of each rule\'s auth service pool: 0 closed, 1 half-open (one probe call), 2 open (answered at once as unavailable). Across workers, the most open.',
+    help: "State of the circuit breaker of each rule's auth service pool: 0 closed, 1 half-open (one probe call), 2 open (answered at once as unavailable). Across workers, the most open.",
     labelNames: ['rule'] as const,
     registers: [this.registry],
     aggregator: 'max',
