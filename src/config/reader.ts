@@ -24,12 +24,7 @@ export function isObject(value: unknown): value is RawObject {
 }
 
 /** A mapping with only the allowed keys; an unknown key is an error, since a typo must not silently fall back to a default. */
-export function readObject(
-  value: unknown,
-  path: string,
-  issues: Issues,
-  allowed: readonly string[],
-): RawObject | undefined {
+export function readObject(value: unknown, path: string, issues: Issues, allowed: readonly string[]): RawObject | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) {
     issues.add(path, `expected a mapping, got ${describe(value)}`);
@@ -54,13 +49,7 @@ export function readList(value: unknown, path: string, issues: Issues): unknown[
 
 export function readString(obj: RawObject | undefined, key: string, path: string, issues: Issues): string | undefined;
 export function readString(obj: RawObject | undefined, key: string, path: string, issues: Issues, def: string): string;
-export function readString(
-  obj: RawObject | undefined,
-  key: string,
-  path: string,
-  issues: Issues,
-  def?: string,
-): string | undefined {
+export function readString(obj: RawObject | undefined, key: string, path: string, issues: Issues, def?: string): string | undefined {
   const v = obj?.[key];
   if (v === undefined || v === null) return def;
   if (typeof v !== 'string') {
@@ -80,14 +69,7 @@ export function readBool(obj: RawObject | undefined, key: string, path: string, 
   return v;
 }
 
-export function readInt(
-  obj: RawObject | undefined,
-  key: string,
-  path: string,
-  issues: Issues,
-  def: number,
-  { min, max }: Bound,
-): number {
+export function readInt(obj: RawObject | undefined, key: string, path: string, issues: Issues, def: number, { min, max }: Bound): number {
   const v = obj?.[key];
   if (v === undefined || v === null) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -110,10 +92,7 @@ export function readDuration(
   if (v === undefined || v === null) return defMs;
   const ms = typeof v === 'string' ? parseDuration(v) : undefined;
   if (ms === undefined || ms < minMs || ms > maxMs) {
-    issues.add(
-      keyPath(path, key),
-      `expected a duration like "250ms" or "10s" between ${minMs}ms and ${maxMs / 1000}s, got ${describe(v)}`,
-    );
+    issues.add(keyPath(path, key), `expected a duration like "250ms" or "10s" between ${minMs}ms and ${maxMs / 1000}s, got ${describe(v)}`);
     return defMs;
   }
   return ms;
@@ -137,13 +116,7 @@ export function readEnum<T extends string>(
 }
 
 /** A list of HTTP header names, lowercased once here so the hot path never lowercases config. */
-export function readHeaderNames(
-  obj: RawObject | undefined,
-  key: string,
-  path: string,
-  issues: Issues,
-  def: readonly string[],
-): string[] {
+export function readHeaderNames(obj: RawObject | undefined, key: string, path: string, issues: Issues, def: readonly string[]): string[] {
   const v = obj?.[key];
   if (v === undefined || v === null) return [...def];
   const items = typeof v === 'string' ? [v] : v;

@@ -3,15 +3,7 @@ import { HeaderMatcher, headerGetter, type HeaderGetter } from './header-matcher
 import { getPathOnly, StringFieldMatcher } from './leaves';
 import { AndMatcher, ConstMatcher, OrMatcher } from './logical';
 import { NearMissPathMatcher } from './near-miss-path';
-import {
-  anyString,
-  containsString,
-  exactString,
-  noString,
-  prefixString,
-  regexString,
-  suffixString,
-} from './string-matcher';
+import { anyString, containsString, exactString, noString, prefixString, regexString, suffixString } from './string-matcher';
 import type { CheckInput, StringMatcher, TracedMatcher } from './types';
 
 /**
@@ -28,17 +20,7 @@ export type ConditionMode = 'whitelist' | 'blacklist';
 
 const CONDITION_KEYS = ['domain', 'path', 'pathMatch', 'caseSensitive', 'headers'] as const;
 const PATH_MATCHES = ['exact', 'prefix', 'regex'] as const;
-const HEADER_OPS = [
-  'equals',
-  'notEquals',
-  'exists',
-  'notExists',
-  'contains',
-  'notContains',
-  'prefix',
-  'suffix',
-  'regex',
-] as const;
+const HEADER_OPS = ['equals', 'notEquals', 'exists', 'notExists', 'contains', 'notContains', 'prefix', 'suffix', 'regex'] as const;
 type HeaderOp = (typeof HEADER_OPS)[number];
 
 const DOMAIN_LABEL = '[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?';
@@ -148,7 +130,10 @@ function compilePath(
     } else {
       const problem = pathFormProblem(text, !ignoreCase);
       if (problem) {
-        issues.add(at, `request paths are normalized before matching (${problem}), so ${describe(raw)} can never match; write the normalized path`);
+        issues.add(
+          at,
+          `request paths are normalized before matching (${problem}), so ${describe(raw)} can never match; write the normalized path`,
+        );
       }
     }
     test = match === 'prefix' ? prefixString(text, ignoreCase) : exactString(text, ignoreCase);
@@ -287,5 +272,9 @@ export function compileConditions(
     if (list || value === undefined || value === null) issues.add(path, 'expected a non-empty list of conditions');
     return new ConstMatcher(path, 'invalid conditions', false);
   }
-  return new OrMatcher(path, 'conditions', list.map((c, i) => compileCondition(c, keyPath(path, i), issues, mode, nearMisses)));
+  return new OrMatcher(
+    path,
+    'conditions',
+    list.map((c, i) => compileCondition(c, keyPath(path, i), issues, mode, nearMisses)),
+  );
 }

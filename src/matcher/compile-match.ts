@@ -88,7 +88,11 @@ function compilePermissions(value: unknown, path: string, issues: Issues): Trace
     return new ConstMatcher(path, 'invalid permissions', false);
   }
   // Envoy ORs a policy's permissions.
-  return new OrMatcher(path, 'permissions', list.map((p, i) => compilePermission(p, keyPath(path, i), issues)));
+  return new OrMatcher(
+    path,
+    'permissions',
+    list.map((p, i) => compilePermission(p, keyPath(path, i), issues)),
+  );
 }
 
 /** Compiles a rule's `match` block once, at config load. */

@@ -135,7 +135,12 @@ export function compilePermission(value: unknown, path: string, issues: Issues):
   }
   if (!known) return invalid(path);
   if (keys.length !== 1) {
-    issues.add(path, keys.length === 0 ? `empty Permission; expected one of: ${SUPPORTED.join(', ')}` : `a Permission holds exactly one rule; got ${keys.join(' and ')}`);
+    issues.add(
+      path,
+      keys.length === 0
+        ? `empty Permission; expected one of: ${SUPPORTED.join(', ')}`
+        : `a Permission holds exactly one rule; got ${keys.join(' and ')}`,
+    );
     return invalid(path);
   }
   const kind = keys[0] as PermissionKind;

@@ -40,9 +40,7 @@ export function explainRules(rules: readonly ExplainableRule[], input: CheckInpu
 
 /** Human-readable form for the CLI: one block per rule, the trace listed outermost first. */
 export function formatExplanations(list: readonly RuleExplanation[], input: CheckInput): string {
-  const lines = [
-    `request: ${input.method} ${input.host} ${input.path}${unsafeNote(input)}`,
-  ];
+  const lines = [`request: ${input.method} ${input.host} ${input.path}${unsafeNote(input)}`];
   if (input.unsafeReason) lines.push(`resolution: ${input.unsafeReason}`);
   for (const e of list) {
     const verdict = !e.enabled ? 'disabled' : e.needsAuth ? 'NEEDS AUTHENTICATION' : 'no authentication';

@@ -27,7 +27,7 @@ function readNumber(obj: RawObject, key: string, path: string, issues: Issues): 
 
 function compileDoubleMatcher(value: unknown, path: string, issues: Issues): ValueMatcher {
   const obj = readObject(value, path, issues, ['range', 'exact']);
-  if (!obj || ('range' in obj) === ('exact' in obj)) {
+  if (!obj || 'range' in obj === 'exact' in obj) {
     if (obj) issues.add(path, 'expected exactly one of range, exact');
     else if (value === undefined || value === null) issues.add(path, 'expected a DoubleMatcher such as { exact: 1 }');
     return NEVER;

@@ -243,7 +243,11 @@ export function compileStringMatcher(value: unknown, path: string, issues: Issue
     return invalid;
   }
   for (const key of STRING_MATCHER_UNSUPPORTED) {
-    if (key in obj) issues.add(keyPath(path, key), 'custom string matcher extensions are not supported; use exact, prefix, suffix, contains or safe_regex');
+    if (key in obj)
+      issues.add(
+        keyPath(path, key),
+        'custom string matcher extensions are not supported; use exact, prefix, suffix, contains or safe_regex',
+      );
   }
   const kinds = STRING_MATCHER_KINDS.filter((k) => k in obj);
   if (kinds.length !== 1) {

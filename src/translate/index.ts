@@ -1,5 +1,11 @@
 export { buildAuthRequest, type AuthRequestResult } from './build-auth-request';
-export { readCheckRequest, type CheckRequestMessage, type CheckView, type HttpRequestMessage, type InvalidCheckRequest } from './check-request';
+export {
+  readCheckRequest,
+  type CheckRequestMessage,
+  type CheckView,
+  type HttpRequestMessage,
+  type InvalidCheckRequest,
+} from './check-request';
 export { toCheckResponse, type CheckResponseMessage, GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED } from './check-response';
 export { FAILURE_MODE_HEADER } from './failure-mode-header';
 export { HOP_BY_HOP } from './hop-by-hop';

@@ -52,7 +52,14 @@ function deny(reason: 'auth_denied' | 'result_header_false', settings: ResponseS
     else headers.push([name, value]);
   }
   const metadata = readMetadata(settings.dynamicMetadata, res.headers);
-  return { kind: 'deny', reason, status: res.status, headers: headers as HeaderList, body: utf8 ? body : EMPTY, ...(metadata && { metadata }) };
+  return {
+    kind: 'deny',
+    reason,
+    status: res.status,
+    headers: headers as HeaderList,
+    body: utf8 ? body : EMPTY,
+    ...(metadata && { metadata }),
+  };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -74,4 +81,3 @@ function withoutCutCharacter(body: Buffer): Buffer {
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
-

@@ -69,7 +69,8 @@ export function normalizePath(raw: string): NormalizedPath {
     if (hi < 0 || lo < 0) return unsafe(`"${rawPath.slice(i, i + 3)}" is not a valid escape`);
     const byte = hi * 16 + lo;
     const escape = `%${HEX[hi]}${HEX[lo]}`;
-    if (byte === 0x2f || byte === 0x5c) return unsafe(`it holds ${escape}, an encoded "${String.fromCharCode(byte)}" that backends split on or not`);
+    if (byte === 0x2f || byte === 0x5c)
+      return unsafe(`it holds ${escape}, an encoded "${String.fromCharCode(byte)}" that backends split on or not`);
     if (byte < 0x20 || byte === 0x7f) return unsafe(`it holds ${escape}, an encoded control character`);
     if (byte === 0x3b) return unsafe(`it holds %3B, an encoded ";" that ${PARAMETER_AFTER_DECODING}`);
     if (byte === 0x25) return unsafe('it holds %25, an encoded "%": a second decoding hop would read another path (%252f becomes "/")');

@@ -59,7 +59,9 @@ function fromText(text: string, source: string): CorpusEntry[] {
 export function shippedConfigs(): CorpusEntry[] {
   const files = [...walk('config', '.yaml'), 'deploy/adapter.yaml'];
   const entries = files.flatMap((f) => fromText(readFileSync(path.join(ROOT, f), 'utf8'), f));
-  const configMap = parseYaml(readFileSync(path.join(ROOT, 'deploy/kubernetes/configmap.yaml'), 'utf8')) as { data: Record<string, string> };
+  const configMap = parseYaml(readFileSync(path.join(ROOT, 'deploy/kubernetes/configmap.yaml'), 'utf8')) as {
+    data: Record<string, string>;
+  };
   entries.push(...fromText(configMap.data['config.yaml'], 'deploy/kubernetes/configmap.yaml data.config.yaml'));
   return entries;
 }

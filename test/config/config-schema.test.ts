@@ -30,7 +30,9 @@ describe('every config in the repository', () => {
     expect(shipped.map((e) => e.source)).toEqual(
       expect.arrayContaining(['config/example.yaml', 'deploy/adapter.yaml', 'deploy/kubernetes/configmap.yaml data.config.yaml']),
     );
-    expect(shipped.map((e) => ({ source: e.source, issues: parserIssues(e.value) }))).toEqual(shipped.map((e) => ({ source: e.source, issues: [] })));
+    expect(shipped.map((e) => ({ source: e.source, issues: parserIssues(e.value) }))).toEqual(
+      shipped.map((e) => ({ source: e.source, issues: [] })),
+    );
     expect(refusals(shipped)).toEqual([]);
   });
 
@@ -90,8 +92,16 @@ const BROKEN: ReadonlyArray<readonly [string, string, string]> = [
   ['a service path without "/"', service('path: validateToken'), 'rules[0].service.path'],
   ['a service path with a query', service('path: "/check?x=1"'), 'rules[0].service.path'],
   ['tls on an http url', service('tls: { ca: ca.pem }'), 'rules[0].service.tls'],
-  ['a client cert without its key', 'rules:\n  - name: r\n    service: { url: "https://auth", tls: { cert: c.pem } }\n', 'rules[0].service.tls'],
-  ['an unknown service tls key', 'rules:\n  - name: r\n    service: { url: "https://auth", tls: { caFile: ca.pem } }\n', 'rules[0].service.tls.caFile'],
+  [
+    'a client cert without its key',
+    'rules:\n  - name: r\n    service: { url: "https://auth", tls: { cert: c.pem } }\n',
+    'rules[0].service.tls',
+  ],
+  [
+    'an unknown service tls key',
+    'rules:\n  - name: r\n    service: { url: "https://auth", tls: { caFile: ca.pem } }\n',
+    'rules[0].service.tls.caFile',
+  ],
   ['grpc tls without a key', rule('', 'grpc: { tls: { cert: c.pem } }\n'), 'grpc.tls.key'],
   ['a grpc address without a port', rule('', 'grpc: { address: localhost }\n'), 'grpc.address'],
   ['a grpc port past 65535', rule('', 'grpc: { address: "0.0.0.0:70000" }\n'), 'grpc.address'],
@@ -110,7 +120,11 @@ const BROKEN: ReadonlyArray<readonly [string, string, string]> = [
   ['a negative body size', rule('    request: { body: { maxBytes: -1 } }\n'), 'rules[0].request.body.maxBytes'],
   ['a cache smaller than 64 KiB', rule('    cache: { maxBytes: 1024 }\n'), 'rules[0].cache.maxBytes'],
   ['conditions under mode all', match('{ mode: all, conditions: [{ path: /a }] }'), 'rules[0].match.conditions'],
-  ['permissions under a whitelist', match('{ mode: whitelist, conditions: [{ path: /a }], permissions: [{ any: true }] }'), 'rules[0].match.permissions'],
+  [
+    'permissions under a whitelist',
+    match('{ mode: whitelist, conditions: [{ path: /a }], permissions: [{ any: true }] }'),
+    'rules[0].match.permissions',
+  ],
   ['a whitelist without conditions', match('{ mode: whitelist }'), 'rules[0].match.conditions'],
   ['complex without permissions', match('{ mode: complex }'), 'rules[0].match.permissions'],
   ['an empty condition', condition('{}'), C],
@@ -135,28 +149,68 @@ const BROKEN: ReadonlyArray<readonly [string, string, string]> = [
   ['any: false', permission('{ any: false }'), `${P}.any`],
   ['a StringMatcher with two kinds', permission('{ url_path: { path: { prefix: /a, exact: /b } } }'), `${P}.url_path.path`],
   ['a custom StringMatcher', permission('{ url_path: { path: { custom: { name: x } } } }'), `${P}.url_path.path.custom`],
-  ['safe_regex with ignore_case', permission('{ url_path: { path: { safe_regex: { regex: "/a.*" }, ignore_case: true } } }'), `${P}.url_path.path.ignore_case`],
+  [
+    'safe_regex with ignore_case',
+    permission('{ url_path: { path: { safe_regex: { regex: "/a.*" }, ignore_case: true } } }'),
+    `${P}.url_path.path.ignore_case`,
+  ],
   ['a HeaderMatcher with two tests', permission('{ header: { name: x-a, exact_match: a, prefix_match: b } }'), `${P}.header`],
   ['a HeaderMatcher key from old Envoy', permission('{ header: { name: x-a, regex_match: "a.*" } }'), `${P}.header.regex_match`],
-  ['a range_match bound in words', permission('{ header: { name: x-a, range_match: { start: low, end: 10 } } }'), `${P}.header.range_match.start`],
+  [
+    'a range_match bound in words',
+    permission('{ header: { name: x-a, range_match: { start: low, end: 10 } } }'),
+    `${P}.header.range_match.start`,
+  ],
   ['a port past 65535', permission('{ destination_port: 70000 }'), `${P}.destination_port`],
   ['a negative port range start', permission('{ destination_port_range: { start: -1, end: 10 } }'), `${P}.destination_port_range.start`],
-  ['a bad destination address', permission('{ destination_ip: { address_prefix: 10.0.0.256, prefix_len: 8 } }'), `${P}.destination_ip.address_prefix`],
-  ['an IPv4 prefix longer than 32', permission('{ destination_ip: { address_prefix: 10.0.0.0, prefix_len: 33 } }'), `${P}.destination_ip.prefix_len`],
+  [
+    'a bad destination address',
+    permission('{ destination_ip: { address_prefix: 10.0.0.256, prefix_len: 8 } }'),
+    `${P}.destination_ip.address_prefix`,
+  ],
+  [
+    'an IPv4 prefix longer than 32',
+    permission('{ destination_ip: { address_prefix: 10.0.0.0, prefix_len: 33 } }'),
+    `${P}.destination_ip.prefix_len`,
+  ],
   ['metadata without a filter', permission('{ metadata: { path: [{ key: a }], value: { bool_match: true } } }'), `${P}.metadata.filter`],
-  ['an or_match of one', permission('{ metadata: { filter: f, path: [{ key: a }], value: { or_match: { value_matchers: [{ bool_match: true }] } } } }'), `${P}.metadata.value.or_match.value_matchers`],
+  [
+    'an or_match of one',
+    permission('{ metadata: { filter: f, path: [{ key: a }], value: { or_match: { value_matchers: [{ bool_match: true }] } } } }'),
+    `${P}.metadata.value.or_match.value_matchers`,
+  ],
   ['dryRun as a string', rule('    dryRun: "yes"\n'), 'rules[0].dryRun'],
-  ['a header matcher with two kinds', rule('    request: { allowedHeaders: [{ prefix: x-a, suffix: -b }] }\n'), 'rules[0].request.allowedHeaders[0]'],
-  ['a static header with a space in its name', rule('    request: { headersToAdd: { "x api": v } }\n'), 'rules[0].request.headersToAdd.x api'],
-  ['a static header value with a line feed', rule('    request: { headersToAdd: { x-a: "v\\nx-admin: 1" } }\n'), 'rules[0].request.headersToAdd.x-a'],
+  [
+    'a header matcher with two kinds',
+    rule('    request: { allowedHeaders: [{ prefix: x-a, suffix: -b }] }\n'),
+    'rules[0].request.allowedHeaders[0]',
+  ],
+  [
+    'a static header with a space in its name',
+    rule('    request: { headersToAdd: { "x api": v } }\n'),
+    'rules[0].request.headersToAdd.x api',
+  ],
+  [
+    'a static header value with a line feed',
+    rule('    request: { headersToAdd: { x-a: "v\\nx-admin: 1" } }\n'),
+    'rules[0].request.headersToAdd.x-a',
+  ],
   ['a static header that is a number', rule('    request: { headersToAdd: { x-a: 1 } }\n'), 'rules[0].request.headersToAdd.x-a'],
   ['host removed', rule('    request: { removeHeaders: [authorization, Host] }\n'), 'rules[0].request.removeHeaders[1]'],
   ['a pseudo-header removed', rule('    request: { removeHeaders: [":path"] }\n'), 'rules[0].request.removeHeaders[0]'],
   ['a framing header appended', rule('    response: { appendHeaders: [content-length] }\n'), 'rules[0].response.appendHeaders[0]'],
-  ['a client header with a space', rule('    response: { clientHeadersOnSuccess: ["set cookie"] }\n'), 'rules[0].response.clientHeadersOnSuccess[0]'],
+  [
+    'a client header with a space',
+    rule('    response: { clientHeadersOnSuccess: ["set cookie"] }\n'),
+    'rules[0].response.clientHeadersOnSuccess[0]',
+  ],
   ['a denial header with a space', rule('    response: { clientHeaders: ["www authenticate"] }\n'), 'rules[0].response.clientHeaders[0]'],
   ['reason as a metadata header', rule('    response: { dynamicMetadata: [x-user-id, reason] }\n'), 'rules[0].response.dynamicMetadata'],
-  ['an unknown ValueMatcher kind', permission('{ metadata: { filter: f, path: [{ key: a }], value: { number_match: 1 } } }'), `${P}.metadata.value.number_match`],
+  [
+    'an unknown ValueMatcher kind',
+    permission('{ metadata: { filter: f, path: [{ key: a }], value: { number_match: 1 } } }'),
+    `${P}.metadata.value.number_match`,
+  ],
 ];
 
 /** Whether two places are the same, or one holds the other (the schema may blame the enclosing mapping). */
@@ -197,7 +251,11 @@ describe('where the schema and the parser knowingly differ', () => {
     ['a duplicate rule name', `${rule()}  - name: r\n    service: { url: "${URL}" }\n`, 'rules[1].name'],
     ['an RE2 syntax error', permission('{ url_path: { path: { safe_regex: { regex: "a(b" } } } }'), `${P}.url_path.path.safe_regex.regex`],
     ['a path that is never normalized', condition('{ path: "/a//b" }'), `${C}.path`],
-    ['a port range ending before it starts', permission('{ destination_port_range: { start: 10, end: 5 } }'), `${P}.destination_port_range`],
+    [
+      'a port range ending before it starts',
+      permission('{ destination_port_range: { start: 10, end: 5 } }'),
+      `${P}.destination_port_range`,
+    ],
   ])('only the parser refuses %s', (_what, text, where) => {
     const value = decodeYaml(text);
     expect(parserIssues(value).map((i) => i.path)).toContain(where);
@@ -246,22 +304,32 @@ describe('defaults', () => {
 
   test('the schema gives a default for every settings key that has one', () => {
     expect(settingsDefaults.map(([p]) => p.join('.'))).toEqual(
-      expect.arrayContaining(['grpc.address', 'admin.address', 'workers', 'rules.0.service.timeout', 'rules.0.match.mode', 'rules.0.cache.ttl']),
+      expect.arrayContaining([
+        'grpc.address',
+        'admin.address',
+        'workers',
+        'rules.0.service.timeout',
+        'rules.0.match.mode',
+        'rules.0.cache.ttl',
+      ]),
     );
   });
 
-  test.each(settingsDefaults.map(([p, d]) => [p.join('.'), d, p] as const))('%s: writing the default %p changes nothing', (_name, def, at) => {
-    const parse = (value: unknown) => {
-      const issues = new Issues();
-      const settings = parseConfigValue(value, issues);
-      expect(issues.list).toEqual([]);
-      return settings;
-    };
-    // The enclosing mappings are there in both, so only the key itself differs.
-    expect(parse(setAt(MINIMAL, at, def))).toEqual(parse(setAt(MINIMAL, at, undefined)));
-  });
+  test.each(settingsDefaults.map(([p, d]) => [p.join('.'), d, p] as const))(
+    '%s: writing the default %p changes nothing',
+    (_name, def, at) => {
+      const parse = (value: unknown) => {
+        const issues = new Issues();
+        const settings = parseConfigValue(value, issues);
+        expect(issues.list).toEqual([]);
+        return settings;
+      };
+      // The enclosing mappings are there in both, so only the key itself differs.
+      expect(parse(setAt(MINIMAL, at, def))).toEqual(parse(setAt(MINIMAL, at, undefined)));
+    },
+  );
 
-  test('the defaults the parser names in DEFAULTS are the schema\'s', () => {
+  test("the defaults the parser names in DEFAULTS are the schema's", () => {
     const schemaDefault = (p: string): unknown => settingsDefaults.find(([at]) => at.join('.') === p)?.[1];
     const ms = (p: string): number | undefined => parseDuration(String(schemaDefault(p)));
     const fromSchema: Record<keyof typeof DEFAULTS, unknown> = {
@@ -275,7 +343,9 @@ describe('defaults', () => {
       connections: schemaDefault('rules.0.service.connections'),
       retries: schemaDefault('rules.0.service.retries'),
       breakerFailures: (schemaDefault('rules.0.service.circuitBreaker') as { failures?: unknown } | undefined)?.failures,
-      breakerOpenForMs: parseDuration(String((schemaDefault('rules.0.service.circuitBreaker') as { openFor?: unknown } | undefined)?.openFor)),
+      breakerOpenForMs: parseDuration(
+        String((schemaDefault('rules.0.service.circuitBreaker') as { openFor?: unknown } | undefined)?.openFor),
+      ),
       maxHeaderBytes: schemaDefault('rules.0.request.maxHeaderBytes'),
       bodyMaxBytes: schemaDefault('rules.0.request.body.maxBytes'),
       responseMaxBodyBytes: schemaDefault('rules.0.response.maxBodyBytes'),
@@ -310,13 +380,27 @@ describe('defaults', () => {
   });
 
   // Samples of each permission-tree object with defaults: writing a default it lacks must compile to the same matcher.
-  const PERMISSION_SAMPLES: ReadonlyArray<readonly [string, Record<string, unknown>, (p: Record<string, unknown>) => Record<string, unknown>]> = [
+  const PERMISSION_SAMPLES: ReadonlyArray<
+    readonly [string, Record<string, unknown>, (p: Record<string, unknown>) => Record<string, unknown>]
+  > = [
     ['headerMatcher', { header: { name: 'x-a', exact_match: 'v' } }, (p) => p.header as Record<string, unknown>],
     ['stringMatcher', { url_path: { path: { prefix: '/a' } } }, (p) => (p.url_path as Record<string, Record<string, unknown>>).path],
-    ['int64Range', { header: { name: 'x-a', range_match: { end: 10 } } }, (p) => (p.header as Record<string, Record<string, unknown>>).range_match],
-    ['int64Range', { header: { name: 'x-a', range_match: { start: -5 } } }, (p) => (p.header as Record<string, Record<string, unknown>>).range_match],
+    [
+      'int64Range',
+      { header: { name: 'x-a', range_match: { end: 10 } } },
+      (p) => (p.header as Record<string, Record<string, unknown>>).range_match,
+    ],
+    [
+      'int64Range',
+      { header: { name: 'x-a', range_match: { start: -5 } } },
+      (p) => (p.header as Record<string, Record<string, unknown>>).range_match,
+    ],
     ['cidrRange', { destination_ip: { address_prefix: '10.0.0.0' } }, (p) => p.destination_ip as Record<string, unknown>],
-    ['metadataMatcher', { metadata: { filter: 'f', path: [{ key: 'a' }], value: { bool_match: true } } }, (p) => p.metadata as Record<string, unknown>],
+    [
+      'metadataMatcher',
+      { metadata: { filter: 'f', path: [{ key: 'a' }], value: { bool_match: true } } },
+      (p) => p.metadata as Record<string, unknown>,
+    ],
     ['destination_port_range', { destination_port_range: { end: 80 } }, (p) => p.destination_port_range as Record<string, unknown>],
     ['destination_port_range', { destination_port_range: { start: 80 } }, (p) => p.destination_port_range as Record<string, unknown>],
   ];
@@ -347,7 +431,17 @@ describe('defaults', () => {
       Object.entries((s.properties ?? {}) as Record<string, Schema>)
         .filter(([, p]) => 'default' in resolve(p))
         .map(([k]) => k);
-    const PERMISSION_DEFS = ['permission', 'permissionSet', 'headerMatcher', 'stringMatcher', 'regexMatcher', 'int64Range', 'cidrRange', 'metadataMatcher', 'valueMatcher'];
+    const PERMISSION_DEFS = [
+      'permission',
+      'permissionSet',
+      'headerMatcher',
+      'stringMatcher',
+      'regexMatcher',
+      'int64Range',
+      'cidrRange',
+      'metadataMatcher',
+      'valueMatcher',
+    ];
     const wanted = [
       ...PERMISSION_DEFS.flatMap((d) => withDefaults(defs[d]).map((k) => `${d}.${k}`)),
       ...withDefaults(schemaOf('destination_port_range')).map((k) => `destination_port_range.${k}`),
@@ -374,7 +468,7 @@ describe('editors find the schema', () => {
     expect(pointsAtSchema(first, path.dirname(path.join(ROOT, file)))).toBe(CONFIG_SCHEMA_FILE);
   });
 
-  test('the ConfigMap\'s config text starts with one too, relative to the ConfigMap file', () => {
+  test("the ConfigMap's config text starts with one too, relative to the ConfigMap file", () => {
     const file = path.join(ROOT, 'deploy/kubernetes/configmap.yaml');
     const configMap = parseYaml(readFileSync(file, 'utf8')) as { data: Record<string, string> };
     const first = configMap.data['config.yaml'].split('\n')[0];

@@ -53,36 +53,87 @@ describe('parseConfigText', () => {
   });
 
   test.each([
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", timeout: 10 }\n', 'rules[0].service.timeout: expected a duration like "250ms" or "10s"'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", mode: lax }\n', 'rules[0].service.mode: expected one of loose, strict, got "lax"'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", timeot: 1s }\n', 'rules[0].service.timeot: unknown key; expected one of: url, path'],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", timeout: 10 }\n',
+      'rules[0].service.timeout: expected a duration like "250ms" or "10s"',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", mode: lax }\n',
+      'rules[0].service.mode: expected one of loose, strict, got "lax"',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", timeot: 1s }\n',
+      'rules[0].service.timeot: unknown key; expected one of: url, path',
+    ],
     ['rules:\n  - name: a\n    service: { url: "ftp://a:1" }\n', 'rules[0].service.url: expected an http:// or https:// URL'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1/check" }\n', 'rules[0].service.url: expected an origin only (scheme, host, port); put "/check" in service.path'],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1/check" }\n',
+      'rules[0].service.url: expected an origin only (scheme, host, port); put "/check" in service.path',
+    ],
     ['rules:\n  - name: a\n    service: { url: "http://u:p@a:1" }\n', 'rules[0].service.url: must not carry credentials'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", statusOnError: 200 }\n', 'rules[0].service.statusOnError: expected a whole number from 400 to 599, got number 200'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n  - name: a\n    service: { url: "http://a:1" }\n', 'rules[1].name: duplicate rule name "a"; rules[0] has it already'],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", statusOnError: 200 }\n',
+      'rules[0].service.statusOnError: expected a whole number from 400 to 599, got number 200',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1" }\n  - name: a\n    service: { url: "http://a:1" }\n',
+      'rules[1].name: duplicate rule name "a"; rules[0] has it already',
+    ],
     ['rules:\n  - name: a\n', 'rules[0].service: required'],
     ['rules: []\n', 'rules: expected at least one rule'],
     ['grpc: { address: "9001" }\n' + MINIMAL, 'grpc.address: expected "host:port"'],
     ['workers: many\n' + MINIMAL, 'workers: expected a whole number from 1 to 256 or "auto"'],
     ['logs: { level: info }\n' + MINIMAL, 'logs: unknown key; expected one of: grpc, admin, log'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { allowedHeaders: ["bad header"] }\n', 'rules[0].request.allowedHeaders[0]: expected an HTTP header name'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1" }\n    match: { mode: all, conditions: [] }\n', 'rules[0].match.conditions: only used with mode whitelist or blacklist'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", path: "check" }\n', 'rules[0].service.path: expected a path starting with "/"'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", tls: { ca: ca.pem } }\n', 'rules[0].service.tls: only applies to an https:// url'],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { allowedHeaders: ["bad header"] }\n',
+      'rules[0].request.allowedHeaders[0]: expected an HTTP header name',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1" }\n    match: { mode: all, conditions: [] }\n',
+      'rules[0].match.conditions: only used with mode whitelist or blacklist',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", path: "check" }\n',
+      'rules[0].service.path: expected a path starting with "/"',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", tls: { ca: ca.pem } }\n',
+      'rules[0].service.tls: only applies to an https:// url',
+    ],
     ['rules:\n  - name: a\n    service: { url: "https://a:1", tls: { cert: c.pem } }\n', 'rules[0].service.tls: cert and key go together'],
     ['rules:\n  - name: a\n    name: b\n', 'YAML syntax: Map keys must be unique'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", retries: 9 }\n', 'rules[0].service.retries: expected a whole number from 0 to 3, got number 9'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: off }\n', 'rules[0].service.circuitBreaker: expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got "off"'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failures: 0 } }\n', 'rules[0].service.circuitBreaker.failures: expected a whole number from 1 to 1000'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { openFor: 5 } }\n', 'rules[0].service.circuitBreaker.openFor: expected a duration like "250ms" or "10s"'],
-    ['rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failure: 3 } }\n', 'rules[0].service.circuitBreaker.failure: unknown key; expected one of: failures, openFor'],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", retries: 9 }\n',
+      'rules[0].service.retries: expected a whole number from 0 to 3, got number 9',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: off }\n',
+      'rules[0].service.circuitBreaker: expected false (off), true (the defaults) or a mapping such as { failures: 5, openFor: 5s }, got "off"',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failures: 0 } }\n',
+      'rules[0].service.circuitBreaker.failures: expected a whole number from 1 to 1000',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { openFor: 5 } }\n',
+      'rules[0].service.circuitBreaker.openFor: expected a duration like "250ms" or "10s"',
+    ],
+    [
+      'rules:\n  - name: a\n    service: { url: "http://a:1", circuitBreaker: { failure: 3 } }\n',
+      'rules[0].service.circuitBreaker.failure: unknown key; expected one of: failures, openFor',
+    ],
     [
       'grpc: { maxRequestBytes: 200000 }\nrules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 100000 } }\n',
       'grpc.maxRequestBytes: 200000 is too small for rules[0].request.body.maxBytes plus 131072 bytes of headers; expected at least 231072',
     ],
-    ['grpc: { maxRequestBytes: 1048576, maxInFlightBytes: 524288 }\n' + MINIMAL, 'grpc.maxInFlightBytes: 524288 is below grpc.maxRequestBytes (1048576)'],
-    ['workerHeartbeat: { interval: 2s, timeout: 1s }\n' + MINIMAL, 'workerHeartbeat.timeout: 1000ms must be longer than workerHeartbeat.interval (2000ms)'],
+    [
+      'grpc: { maxRequestBytes: 1048576, maxInFlightBytes: 524288 }\n' + MINIMAL,
+      'grpc.maxInFlightBytes: 524288 is below grpc.maxRequestBytes (1048576)',
+    ],
+    [
+      'workerHeartbeat: { interval: 2s, timeout: 1s }\n' + MINIMAL,
+      'workerHeartbeat.timeout: 1000ms must be longer than workerHeartbeat.interval (2000ms)',
+    ],
     ['shutdown: { logFlushTimeout: 2m }\n' + MINIMAL, 'shutdown.logFlushTimeout: expected a duration'],
   ])('reports the key path and the fix: %#', (text, expected) => {
     const { issues } = parse(text);
@@ -91,10 +142,17 @@ describe('parseConfigText', () => {
 
   test('message and in-flight byte bounds: defaults, and a default that grows to fit the largest forwarded body', () => {
     const plain = parse(MINIMAL).settings!;
-    expect({ ...plain.grpc, address: undefined }).toEqual({ address: undefined, tls: undefined, maxRequestBytes: 1_048_576, maxInFlightBytes: 67_108_864 });
+    expect({ ...plain.grpc, address: undefined }).toEqual({
+      address: undefined,
+      tls: undefined,
+      maxRequestBytes: 1_048_576,
+      maxInFlightBytes: 67_108_864,
+    });
     expect(plain.shutdown.logFlushTimeoutMs).toBe(2000);
     expect(plain.workerHeartbeat).toEqual({ intervalMs: 1000, timeoutMs: 5000 });
-    const big = parse('rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 4194304 } }\n');
+    const big = parse(
+      'rules:\n  - name: a\n    service: { url: "http://a:1" }\n    request: { body: { enabled: true, maxBytes: 4194304 } }\n',
+    );
     expect(big.issues).toEqual([]);
     expect(big.settings!.grpc.maxRequestBytes).toBe(4_194_304 + 131_072);
   });

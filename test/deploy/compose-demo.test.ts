@@ -64,7 +64,12 @@ describe('the compose demo, without Docker', () => {
     const res = await adapter.client.check(checkRequest({ path: '/ratings/2', host: 'www.example.com', ...pinned }));
     expect(res.status?.code).not.toBe(0);
     expect(res.denied_response?.status?.code).toBe(401);
-    expect(deniedHeaders(res)).toEqual(expect.arrayContaining([['x-server', 'pythonauth'], ['www-authenticate', 'Bearer realm="example"']]));
+    expect(deniedHeaders(res)).toEqual(
+      expect.arrayContaining([
+        ['x-server', 'pythonauth'],
+        ['www-authenticate', 'Bearer realm="example"'],
+      ]),
+    );
     expect(JSON.parse(res.denied_response?.body ?? '')).toEqual({ error: 'not authorized', path: '/ratings/2' });
   });
 

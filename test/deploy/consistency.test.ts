@@ -130,9 +130,9 @@ describe('deploy/envoy.yaml <-> deploy/adapter.yaml <-> docker-compose.yml', () 
     expect(provider.name).toBe('envoy.tracers.opentelemetry');
     const otlpCluster = provider.typed_config.grpc_service.envoy_grpc.cluster_name;
     expect(endpoints(cluster(otlpCluster))).toEqual([{ address: 'jaeger', port: 4317 }]);
-    expect(cluster(otlpCluster).typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config).toHaveProperty(
-      'http2_protocol_options',
-    );
+    expect(
+      cluster(otlpCluster).typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config,
+    ).toHaveProperty('http2_protocol_options');
     const env = service('ext-authz-adapter').environment;
     expect(env.OTEL_TRACES_EXPORTER).toBe('otlp');
     expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');

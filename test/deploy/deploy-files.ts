@@ -30,9 +30,7 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-export const K8S_FILES = ['configmap.yaml', 'deployment.yaml', 'service.yaml', 'pdb.yaml', 'hpa.yaml'].map(
-  (f) => `deploy/kubernetes/${f}`,
-);
+export const K8S_FILES = ['configmap.yaml', 'deployment.yaml', 'service.yaml', 'pdb.yaml', 'hpa.yaml'].map((f) => `deploy/kubernetes/${f}`);
 
 /** Every document of every manifest, failing on YAML errors rather than skipping them. */
 export function readManifests(files: readonly string[] = K8S_FILES): Array<{ file: string; index: number; obj: K8sObject }> {

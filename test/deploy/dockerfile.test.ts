@@ -73,7 +73,9 @@ describe('Dockerfile', () => {
       }
     }
     // The runtime stage takes dependencies and output from the build stage.
-    expect(runtime.lines).toEqual(expect.arrayContaining(['COPY --from=build /src/node_modules ./node_modules', 'COPY --from=build /src/dist ./dist']));
+    expect(runtime.lines).toEqual(
+      expect.arrayContaining(['COPY --from=build /src/node_modules ./node_modules', 'COPY --from=build /src/dist ./dist']),
+    );
   });
 
   it('keeps local state out of the build context', () => {

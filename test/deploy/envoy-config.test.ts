@@ -32,7 +32,9 @@ describe('deploy/envoy.yaml against Envoy protos', () => {
     // A misspelling nested three @types deep is found, so the walk is not stopping at Any.
     const issues = validateText(mutate('pack_as_bytes: true', 'pack_as_byte: true'));
     expect(messages(issues)).toEqual([
-      expect.stringMatching(/with_request_body\.pack_as_byte: unknown field "pack_as_byte" in envoy\.extensions\.filters\.http\.ext_authz\.v3\.BufferSettings/),
+      expect.stringMatching(
+        /with_request_body\.pack_as_byte: unknown field "pack_as_byte" in envoy\.extensions\.filters\.http\.ext_authz\.v3\.BufferSettings/,
+      ),
     ]);
   });
 
@@ -89,8 +91,16 @@ describe('deploy/envoy.yaml against Envoy protos', () => {
   });
 
   it.each([
-    ['path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT', 'path_with_escaped_slashes_action: UNESCAPE', /expected one of .*UNESCAPE_AND_REDIRECT/],
-    ['headers_with_underscores_action: REJECT_REQUEST', 'headers_with_underscores_action: REJECT', /expected one of ALLOW, REJECT_REQUEST, DROP_HEADER/],
+    [
+      'path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT',
+      'path_with_escaped_slashes_action: UNESCAPE',
+      /expected one of .*UNESCAPE_AND_REDIRECT/,
+    ],
+    [
+      'headers_with_underscores_action: REJECT_REQUEST',
+      'headers_with_underscores_action: REJECT',
+      /expected one of ALLOW, REJECT_REQUEST, DROP_HEADER/,
+    ],
     ['use_remote_address: true', 'use_remote_adress: true', /unknown field "use_remote_adress"/],
   ])('the proto validation covers the hardening: %s', (from, to, expected) => {
     expect(messages(validateText(mutate(from, to)))).toEqual([expect.stringMatching(expected)]);
@@ -103,7 +113,12 @@ describe('deploy/envoy.yaml against Envoy protos', () => {
   });
 
   it.each([
-    ['a misspelled access logger @type', 'access_loggers.stream.v3.StdoutAccessLog', 'access_loggers.stream.v3.StdoutAccessLogs', /unknown @type/],
+    [
+      'a misspelled access logger @type',
+      'access_loggers.stream.v3.StdoutAccessLog',
+      'access_loggers.stream.v3.StdoutAccessLogs',
+      /unknown @type/,
+    ],
     ['a misspelled log format field', 'text_format_source:', 'text_format_sorce:', /unknown field "text_format_sorce"/],
   ])('the proto validation covers the access log: %s', (_label, from, to, expected) => {
     expect(messages(validateText(mutate(from, to)))).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
@@ -124,11 +139,7 @@ describe('EnvoyProtoValidator on well-known types', () => {
   it.each([
     ['a Duration inside Any', { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1.5s' }, []],
     ['a Struct inside Any', { '@type': 'type.googleapis.com/google.protobuf.Struct', value: { a: [1, { b: 2 }] } }, []],
-    [
-      'a bad Duration inside Any',
-      { '@type': 'type.googleapis.com/google.protobuf.Duration', value: 90 },
-      [/value: expected a duration/],
-    ],
+    ['a bad Duration inside Any', { '@type': 'type.googleapis.com/google.protobuf.Duration', value: 90 }, [/value: expected a duration/]],
     ['an Any without @type', { name: 'x' }, [/expected "@type: type\.googleapis\.com\/<message>"/]],
     [
       'a type URL on another host',

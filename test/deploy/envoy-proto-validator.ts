@@ -89,7 +89,8 @@ function scalarCheck(type: string): Check | undefined {
 
 /** Well-known types whose JSON form is not an object of their fields. */
 const WELL_KNOWN: Record<string, Check> = {
-  'google.protobuf.Duration': (v, at, out) => expectKind(typeof v === 'string' && DURATION.test(v), 'a duration such as "0.25s"')(v, at, out),
+  'google.protobuf.Duration': (v, at, out) =>
+    expectKind(typeof v === 'string' && DURATION.test(v), 'a duration such as "0.25s"')(v, at, out),
   'google.protobuf.Timestamp': (v, at, out) => expectKind(typeof v === 'string' && TIMESTAMP.test(v), 'an RFC 3339 timestamp')(v, at, out),
   'google.protobuf.FieldMask': (v, at, out) => expectKind(typeof v === 'string', 'a comma-separated field mask')(v, at, out),
   'google.protobuf.Struct': (v, at, out) => expectKind(isObject(v), 'a mapping')(v, at, out),
@@ -183,7 +184,10 @@ export class EnvoyProtoValidator {
         this.loadedDirs.add(abs);
         const files = readdirSync(abs).filter((f) => f.endsWith('.proto') && importsAvailable(path.join(abs, f)));
         if (files.length === 0) continue;
-        this.root.loadSync(files.map((f) => path.join(abs, f)), { keepCase: true });
+        this.root.loadSync(
+          files.map((f) => path.join(abs, f)),
+          { keepCase: true },
+        );
         this.root.resolveAll();
       }
       const again = this.lookup(fullName);

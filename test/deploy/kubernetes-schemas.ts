@@ -31,7 +31,11 @@ interface Model {
 const MODELS: Readonly<Record<string, Model>> = {
   'v1 ConfigMap': { module: 'kubernetes-models/v1', typeName: 'IConfigMap', validate: (o) => new ConfigMap(o as never).validate() },
   'v1 Service': { module: 'kubernetes-models/v1', typeName: 'IService', validate: (o) => new Service(o as never).validate() },
-  'apps/v1 Deployment': { module: 'kubernetes-models/apps/v1', typeName: 'IDeployment', validate: (o) => new Deployment(o as never).validate() },
+  'apps/v1 Deployment': {
+    module: 'kubernetes-models/apps/v1',
+    typeName: 'IDeployment',
+    validate: (o) => new Deployment(o as never).validate(),
+  },
   'policy/v1 PodDisruptionBudget': {
     module: 'kubernetes-models/policy/v1',
     typeName: 'IPodDisruptionBudget',
@@ -95,7 +99,10 @@ export function unknownFieldIssues(objects: readonly Located[]): string[] {
     const model = modelOf(obj);
     if (!model || model.open) return;
     const file = path.join(dir, `__strict_fields_${i}.ts`);
-    sources.set(file, `import type { ${model.typeName} } from '${model.module}';\nexport const o: ${model.typeName} = ${JSON.stringify(obj, null, 2)};\n`);
+    sources.set(
+      file,
+      `import type { ${model.typeName} } from '${model.module}';\nexport const o: ${model.typeName} = ${JSON.stringify(obj, null, 2)};\n`,
+    );
     whereOf.set(file, where);
   });
   if (sources.size === 0) return [];

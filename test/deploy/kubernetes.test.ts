@@ -1,4 +1,13 @@
-import { durationMs, findObject, K8S_FILES, parseAdapterConfig, parseManifests, readManifests, readYaml, type K8sObject } from './deploy-files';
+import {
+  durationMs,
+  findObject,
+  K8S_FILES,
+  parseAdapterConfig,
+  parseManifests,
+  readManifests,
+  readYaml,
+  type K8sObject,
+} from './deploy-files';
 import { schemaIssues, unknownFieldIssues, type Located } from './kubernetes-schemas';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,12 +37,48 @@ describe('deploy/kubernetes and deploy/istio against the official API schemas (k
 
   // Each of these would pass hand-written structural checks; the schemas refuse them.
   it.each<[string, string, string, (o: Obj) => void, RegExp]>([
-    ['a probe port as an object', 'Deployment', 'ext-authz-adapter', (o) => (o.spec.template.spec.containers[0].readinessProbe.grpc.port = { number: 9001 }), /readinessProbe\/grpc\/port must be integer/],
-    ['an HPA utilization as a percentage string', 'HorizontalPodAutoscaler', 'ext-authz-adapter', (o) => (o.spec.metrics[0].resource.target.averageUtilization = '70%'), /averageUtilization must be integer/],
-    ['a container without a name', 'Deployment', 'ext-authz-adapter', (o) => delete o.spec.template.spec.containers[0].name, /must have required property name$/],
-    ['a memory limit that is not a quantity', 'Deployment', 'ext-authz-adapter', (o) => (o.spec.template.spec.containers[0].resources.limits.memory = '512 megs'), /memory must match format "quantity"/],
-    ['an HPA without maxReplicas', 'HorizontalPodAutoscaler', 'ext-authz-adapter', (o) => delete o.spec.maxReplicas, /must have required property maxReplicas$/],
-    ['a Service port as a string', 'Service', 'ext-authz-adapter', (o) => (o.spec.ports[0].port = '9001'), /ports\/0\/port must be integer/],
+    [
+      'a probe port as an object',
+      'Deployment',
+      'ext-authz-adapter',
+      (o) => (o.spec.template.spec.containers[0].readinessProbe.grpc.port = { number: 9001 }),
+      /readinessProbe\/grpc\/port must be integer/,
+    ],
+    [
+      'an HPA utilization as a percentage string',
+      'HorizontalPodAutoscaler',
+      'ext-authz-adapter',
+      (o) => (o.spec.metrics[0].resource.target.averageUtilization = '70%'),
+      /averageUtilization must be integer/,
+    ],
+    [
+      'a container without a name',
+      'Deployment',
+      'ext-authz-adapter',
+      (o) => delete o.spec.template.spec.containers[0].name,
+      /must have required property name$/,
+    ],
+    [
+      'a memory limit that is not a quantity',
+      'Deployment',
+      'ext-authz-adapter',
+      (o) => (o.spec.template.spec.containers[0].resources.limits.memory = '512 megs'),
+      /memory must match format "quantity"/,
+    ],
+    [
+      'an HPA without maxReplicas',
+      'HorizontalPodAutoscaler',
+      'ext-authz-adapter',
+      (o) => delete o.spec.maxReplicas,
+      /must have required property maxReplicas$/,
+    ],
+    [
+      'a Service port as a string',
+      'Service',
+      'ext-authz-adapter',
+      (o) => (o.spec.ports[0].port = '9001'),
+      /ports\/0\/port must be integer/,
+    ],
   ])('refuses %s', (_what, kind, name, edit, message) => {
     const issues = schemaIssues(broken(kind, name, edit));
     expect(issues).toEqual([expect.stringMatching(message)]);
@@ -61,10 +106,15 @@ describe('deploy/kubernetes and deploy/istio against the official API schemas (k
         probe.grcp = probe.grpc;
         delete probe.grpc;
       }),
-      ...broken('AuthorizationPolicy', 'ratings-ext-authz', (o) => {
-        o.spec.providers = o.spec.provider;
-        delete o.spec.provider;
-      }, ISTIO_FILES),
+      ...broken(
+        'AuthorizationPolicy',
+        'ratings-ext-authz',
+        (o) => {
+          o.spec.providers = o.spec.provider;
+          delete o.spec.provider;
+        },
+        ISTIO_FILES,
+      ),
     ];
     expect(unknownFieldIssues(objects)).toEqual([
       expect.stringMatching(/^broken HorizontalPodAutoscaler: .*'"resorce"' does not exist/),
@@ -125,14 +175,20 @@ describe('deploy/kubernetes manifests', () => {
 
   it('drains in preStop before SIGTERM', () => {
     expect(container.lifecycle.preStop.exec.command).toEqual(['sleep', expect.stringMatching(/^\d+$/)]);
-    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(Number(container.lifecycle.preStop.exec.command[1]));
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(
+      Number(container.lifecycle.preStop.exec.command[1]),
+    );
   });
 
   it('runs as non-root with a read-only root filesystem and no capabilities', () => {
     const pod = deployment.spec.template.spec.securityContext;
     expect(pod.runAsNonRoot).toBe(true);
     expect(pod.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   it('carries an adapter config that parses and compiles', () => {
@@ -197,7 +253,9 @@ describe('rules beyond the schemas', () => {
       const field = METRIC_SOURCES[m.type];
       if (!field) return [`spec.metrics[${i}].type: ${JSON.stringify(m.type)} is not one of ${Object.keys(METRIC_SOURCES).join(', ')}`];
       const set = Object.values(METRIC_SOURCES).filter((f) => m[f] !== undefined);
-      return set.length === 1 && set[0] === field ? [] : [`spec.metrics[${i}]: type ${m.type} needs exactly the field ${field}, has ${set.join(', ') || 'none'}`];
+      return set.length === 1 && set[0] === field
+        ? []
+        : [`spec.metrics[${i}]: type ${m.type} needs exactly the field ${field}, has ${set.join(', ') || 'none'}`];
     });
   }
 
@@ -206,14 +264,24 @@ describe('rules beyond the schemas', () => {
     expect(hpaMetricIssues(hpa)).toEqual([]);
     const typo = structuredClone(hpa);
     typo.spec.metrics[0].type = 'Resourse';
-    expect(hpaMetricIssues(typo)).toEqual(['spec.metrics[0].type: "Resourse" is not one of Resource, ContainerResource, Pods, Object, External']);
+    expect(hpaMetricIssues(typo)).toEqual([
+      'spec.metrics[0].type: "Resourse" is not one of Resource, ContainerResource, Pods, Object, External',
+    ]);
     const mismatch = structuredClone(hpa);
     mismatch.spec.metrics[0].type = 'Pods';
     expect(hpaMetricIssues(mismatch)).toEqual(['spec.metrics[0]: type Pods needs exactly the field pods, has resource']);
   });
 
   // Fields of Istio's MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationGrpcProvider (mesh.proto).
-  const GRPC_PROVIDER_FIELDS = new Set(['service', 'port', 'timeout', 'failOpen', 'clearRouteCache', 'statusOnError', 'includeRequestBodyInCheck']);
+  const GRPC_PROVIDER_FIELDS = new Set([
+    'service',
+    'port',
+    'timeout',
+    'failOpen',
+    'clearRouteCache',
+    'statusOnError',
+    'includeRequestBodyInCheck',
+  ]);
   const BODY_FIELDS = new Set(['maxRequestBytes', 'allowPartialMessage', 'packAsBytes']);
 
   /** The IstioOperator CRD leaves spec schemaless; these are the types istioctl would insist on. */
@@ -223,13 +291,16 @@ describe('rules beyond the schemas', () => {
     if (typeof provider.name !== 'string' || !grpc) return ['extensionProviders[]: needs name and envoyExtAuthzGrpc'];
     for (const key of Object.keys(grpc)) if (!GRPC_PROVIDER_FIELDS.has(key)) out.push(`envoyExtAuthzGrpc.${key}: unknown field`);
     if (typeof grpc.service !== 'string') out.push('envoyExtAuthzGrpc.service: must be a host name');
-    if (!Number.isInteger(grpc.port) || grpc.port < 1 || grpc.port > 65535) out.push(`envoyExtAuthzGrpc.port: ${JSON.stringify(grpc.port)} is not a port number`);
-    if (grpc.timeout !== undefined && !/^\d+(\.\d+)?s$/.test(String(grpc.timeout))) out.push(`envoyExtAuthzGrpc.timeout: ${JSON.stringify(grpc.timeout)} is not a protobuf Duration like "2.5s"`);
+    if (!Number.isInteger(grpc.port) || grpc.port < 1 || grpc.port > 65535)
+      out.push(`envoyExtAuthzGrpc.port: ${JSON.stringify(grpc.port)} is not a port number`);
+    if (grpc.timeout !== undefined && !/^\d+(\.\d+)?s$/.test(String(grpc.timeout)))
+      out.push(`envoyExtAuthzGrpc.timeout: ${JSON.stringify(grpc.timeout)} is not a protobuf Duration like "2.5s"`);
     if (grpc.failOpen !== undefined && typeof grpc.failOpen !== 'boolean') out.push('envoyExtAuthzGrpc.failOpen: must be a boolean');
     const body = (grpc.includeRequestBodyInCheck ?? {}) as Obj;
     for (const [key, value] of Object.entries(body)) {
       if (!BODY_FIELDS.has(key)) out.push(`envoyExtAuthzGrpc.includeRequestBodyInCheck.${key}: unknown field`);
-      else if (key === 'maxRequestBytes' ? !Number.isInteger(value) : typeof value !== 'boolean') out.push(`envoyExtAuthzGrpc.includeRequestBodyInCheck.${key}: wrong type`);
+      else if (key === 'maxRequestBytes' ? !Number.isInteger(value) : typeof value !== 'boolean')
+        out.push(`envoyExtAuthzGrpc.includeRequestBodyInCheck.${key}: wrong type`);
     }
     return out;
   }

@@ -3,14 +3,7 @@ import { TestAdapter } from '../helpers/adapter';
 import type { TestAuthService } from '../helpers/auth-service';
 import { scrape, type Sample } from '../helpers/prom-text';
 import { readText } from './deploy-files';
-import {
-  ALERT_TESTS_FILE,
-  alertRules,
-  dashboard,
-  dashboardQueries,
-  metricNames,
-  substituteVariables,
-} from './observability-files';
+import { ALERT_TESTS_FILE, alertRules, dashboard, dashboardQueries, metricNames, substituteVariables } from './observability-files';
 import { closedPort, driveTraffic, startAuthService, trafficConfig } from './observability-traffic';
 
 /**
@@ -52,7 +45,10 @@ describe('deploy/prometheus/alerts.yaml', () => {
       ].sort(),
     );
     for (const r of rules) {
-      expect({ alert: r.alert, severity: r.labels?.severity }).toEqual({ alert: r.alert, severity: expect.stringMatching(/^(warning|critical)$/) });
+      expect({ alert: r.alert, severity: r.labels?.severity }).toEqual({
+        alert: r.alert,
+        severity: expect.stringMatching(/^(warning|critical)$/),
+      });
       expect({ alert: r.alert, annotations: r.annotations }).toEqual({
         alert: r.alert,
         annotations: {
@@ -70,7 +66,9 @@ describe('deploy/prometheus/alerts.yaml', () => {
   });
 
   it('is tested by alerts.test.yaml: each alert firing once and quiet once', () => {
-    const doc = parse(readText(ALERT_TESTS_FILE)) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
+    const doc = parse(readText(ALERT_TESTS_FILE)) as {
+      tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+    };
     const cases = doc.tests.flatMap((t) => t.alert_rule_test);
     for (const { alert } of rules) {
       const mine = cases.filter((c) => c.alertname === alert);
@@ -101,13 +99,15 @@ describe('deploy/grafana/ext-authz-adapter.json', () => {
     ]) {
       expect(titles).toContain(title);
     }
-    for (const p of board.panels) if (p.type !== 'row') expect({ panel: p.title, targets: (p.targets ?? []).length > 0 }).toEqual({ panel: p.title, targets: true });
+    for (const p of board.panels)
+      if (p.type !== 'row') expect({ panel: p.title, targets: (p.targets ?? []).length > 0 }).toEqual({ panel: p.title, targets: true });
   });
 
   it('filters every per-rule query by $rule and every query by $job', () => {
     for (const q of queries) {
       expect({ panel: q.panel, expr: q.expr }).toEqual({ panel: q.panel, expr: expect.stringContaining('job=~"$job"') });
-      if (/ext_authz_(checks_total|auth_)/.test(q.expr)) expect({ panel: q.panel, expr: q.expr }).toEqual({ panel: q.panel, expr: expect.stringContaining('rule=~"$rule"') });
+      if (/ext_authz_(checks_total|auth_)/.test(q.expr))
+        expect({ panel: q.panel, expr: q.expr }).toEqual({ panel: q.panel, expr: expect.stringContaining('rule=~"$rule"') });
     }
   });
 
@@ -148,7 +148,8 @@ describe('every metric the alerts and the dashboard read, on a real adapter', ()
     for (const q of queries) {
       const names = metricNames(substituteVariables(q.expr, VARIABLES, '1m'));
       expect(names.length).toBeGreaterThan(0);
-      for (const name of names) expect({ panel: q.panel, name, exposed: exposed.has(name) }).toEqual({ panel: q.panel, name, exposed: true });
+      for (const name of names)
+        expect({ panel: q.panel, name, exposed: exposed.has(name) }).toEqual({ panel: q.panel, name, exposed: true });
     }
   });
 });

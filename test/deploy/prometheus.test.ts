@@ -91,14 +91,25 @@ run('a real Prometheus scraping the adapter', () => {
 
   it('scrapes the adapter: up is 1', async () => {
     const up = await prometheus!.query(`up{job="${JOB}"}`);
-    expect(up).toEqual({ status: 'success', resultType: 'vector', result: [expect.objectContaining({ value: [expect.any(Number), '1'] })] });
+    expect(up).toEqual({
+      status: 'success',
+      resultType: 'vector',
+      result: [expect.objectContaining({ value: [expect.any(Number), '1'] })],
+    });
   });
 
   it('loaded every alert rule and evaluated it without error', async () => {
-    const data = await prometheus!.get<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('/api/v1/rules');
+    const data = await prometheus!.get<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>(
+      '/api/v1/rules',
+    );
     const loaded = data.groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name).sort()).toEqual(alertRules().map((r) => r.alert).sort());
-    for (const r of loaded) expect({ rule: r.name, health: r.health, lastError: r.lastError ?? '' }).toEqual({ rule: r.name, health: 'ok', lastError: '' });
+    expect(loaded.map((r) => r.name).sort()).toEqual(
+      alertRules()
+        .map((r) => r.alert)
+        .sort(),
+    );
+    for (const r of loaded)
+      expect({ rule: r.name, health: r.health, lastError: r.lastError ?? '' }).toEqual({ rule: r.name, health: 'ok', lastError: '' });
   });
 
   it('evaluates every alert expression, and the adapter exposes every ext_authz_* name in it', async () => {
@@ -123,7 +134,8 @@ run('a real Prometheus scraping the adapter', () => {
         refId: q.refId,
         result: expect.objectContaining({ status: 'success', result: expect.arrayContaining([expect.anything()]) }),
       });
-      for (const name of metricNames(expr)) expect({ panel: q.panel, name, exposed: exposed.has(name) }).toEqual({ panel: q.panel, name, exposed: true });
+      for (const name of metricNames(expr))
+        expect({ panel: q.panel, name, exposed: exposed.has(name) }).toEqual({ panel: q.panel, name, exposed: true });
     }
   });
 

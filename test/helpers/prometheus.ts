@@ -115,7 +115,12 @@ export class PrometheusProcess {
       body: new URLSearchParams({ query: expr }),
       signal: AbortSignal.timeout(10_000),
     });
-    const json = (await res.json()) as { status: string; data?: { resultType: string; result: unknown }; errorType?: string; error?: string };
+    const json = (await res.json()) as {
+      status: string;
+      data?: { resultType: string; result: unknown };
+      errorType?: string;
+      error?: string;
+    };
     if (json.status === 'success' && json.data) {
       const result = json.data.result;
       return { status: 'success', resultType: json.data.resultType, result: Array.isArray(result) ? result : [result] };

@@ -33,9 +33,25 @@ export class TestCa {
     const base = name.replace(/\W/g, '-');
     openssl(
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', `${base}.key`, '-out', `${base}.crt`, '-days', '1', '-subj', `/CN=${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${base}.key`,
+        '-out',
+        `${base}.crt`,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
       ],
       dir,
     );
@@ -47,8 +63,22 @@ export class TestCa {
     const { base, ext } = this.request(commonName, sans);
     openssl(
       [
-        'x509', '-req', '-in', `${base}.csr`, '-CA', this.pem.certFile, '-CAkey', this.pem.keyFile,
-        '-set_serial', String(this.serial++), '-out', `${base}.crt`, '-days', '1', '-extfile', ext,
+        'x509',
+        '-req',
+        '-in',
+        `${base}.csr`,
+        '-CA',
+        this.pem.certFile,
+        '-CAkey',
+        this.pem.keyFile,
+        '-set_serial',
+        String(this.serial++),
+        '-out',
+        `${base}.crt`,
+        '-days',
+        '1',
+        '-extfile',
+        ext,
       ],
       this.dir,
     );
@@ -66,8 +96,18 @@ export class TestCa {
     writeFileSync(
       cnf,
       [
-        '[ca]', 'default_ca = this', '[this]', 'database = index.txt', 'new_certs_dir = .', 'default_md = sha256',
-        'policy = any', 'unique_subject = no', 'serial = serial', '[any]', 'commonName = supplied', '',
+        '[ca]',
+        'default_ca = this',
+        '[this]',
+        'database = index.txt',
+        'new_certs_dir = .',
+        'default_md = sha256',
+        'policy = any',
+        'unique_subject = no',
+        'serial = serial',
+        '[any]',
+        'commonName = supplied',
+        '',
       ].join('\n'),
     );
     if (!existsSync(path.join(this.dir, 'index.txt'))) writeFileSync(path.join(this.dir, 'index.txt'), '');
@@ -75,8 +115,25 @@ export class TestCa {
     writeFileSync(path.join(this.dir, 'serial'), `${this.serial.toString(16).padStart(4, '0')}\n`);
     openssl(
       [
-        'ca', '-batch', '-config', cnf, '-cert', this.pem.certFile, '-keyfile', this.pem.keyFile, '-in', `${base}.csr`,
-        '-out', `${base}.crt`, '-startdate', notBefore, '-enddate', notAfter, '-extfile', ext, '-notext',
+        'ca',
+        '-batch',
+        '-config',
+        cnf,
+        '-cert',
+        this.pem.certFile,
+        '-keyfile',
+        this.pem.keyFile,
+        '-in',
+        `${base}.csr`,
+        '-out',
+        `${base}.crt`,
+        '-startdate',
+        notBefore,
+        '-enddate',
+        notAfter,
+        '-extfile',
+        ext,
+        '-notext',
       ],
       this.dir,
     );
@@ -88,10 +145,29 @@ export class TestCa {
     const ext = path.join(this.dir, `${base}.ext`);
     writeFileSync(
       ext,
-      [`subjectAltName=${sans.join(',')}`, 'basicConstraints=CA:FALSE', 'keyUsage=digitalSignature', 'extendedKeyUsage=serverAuth,clientAuth', ''].join('\n'),
+      [
+        `subjectAltName=${sans.join(',')}`,
+        'basicConstraints=CA:FALSE',
+        'keyUsage=digitalSignature',
+        'extendedKeyUsage=serverAuth,clientAuth',
+        '',
+      ].join('\n'),
     );
     openssl(
-      ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${commonName}`],
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${base}.key`,
+        '-out',
+        `${base}.csr`,
+        '-subj',
+        `/CN=${commonName}`,
+      ],
       this.dir,
     );
     return { base, ext };

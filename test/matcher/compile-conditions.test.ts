@@ -95,8 +95,30 @@ table('headers: every op, missing header fails all but the negative ones', [
 ]);
 
 table('fields and headers are ANDed', [
-  [{ domain: '*.example.com', path: '/app/*', headers: [{ name: 'x-env', op: 'equals', value: 'gray' }, { name: 'x-b', op: 'exists' }] }, { host: 'a.example.com', path: '/app/1', headers: { 'x-env': 'gray', 'x-b': '1' } }, true],
-  [{ domain: '*.example.com', path: '/app/*', headers: [{ name: 'x-env', op: 'equals', value: 'gray' }, { name: 'x-b', op: 'exists' }] }, { host: 'a.example.com', path: '/app/1', headers: { 'x-env': 'gray' } }, false],
+  [
+    {
+      domain: '*.example.com',
+      path: '/app/*',
+      headers: [
+        { name: 'x-env', op: 'equals', value: 'gray' },
+        { name: 'x-b', op: 'exists' },
+      ],
+    },
+    { host: 'a.example.com', path: '/app/1', headers: { 'x-env': 'gray', 'x-b': '1' } },
+    true,
+  ],
+  [
+    {
+      domain: '*.example.com',
+      path: '/app/*',
+      headers: [
+        { name: 'x-env', op: 'equals', value: 'gray' },
+        { name: 'x-b', op: 'exists' },
+      ],
+    },
+    { host: 'a.example.com', path: '/app/1', headers: { 'x-env': 'gray' } },
+    false,
+  ],
   [{ domain: '*.example.com', path: '/app/*' }, { host: 'a.example.com', path: '/other' }, false],
   [{ domain: '*.example.com', path: '/app/*' }, { host: 'example.org', path: '/app/1' }, false],
 ]);
@@ -191,7 +213,10 @@ describe('bad conditions fail with the key path', () => {
     [[{ headers: [] }], 'rules[0].match.conditions[0]: a condition needs at least one'],
     [[], 'rules[0].match.conditions: expected a non-empty list of conditions'],
     [[{ path: '/a', methods: ['GET'] }], 'rules[0].match.conditions[0].methods: unknown key'],
-    [[{ domain: 'a.com' }, { headers: [{ name: 'x', op: 'startsWith', value: 'a' }] }], 'rules[0].match.conditions[1].headers[0].op: unknown op "startsWith"'],
+    [
+      [{ domain: 'a.com' }, { headers: [{ name: 'x', op: 'startsWith', value: 'a' }] }],
+      'rules[0].match.conditions[1].headers[0].op: unknown op "startsWith"',
+    ],
     [[{ headers: [{ name: 'x', op: 'regex', value: 'a(' }] }], 'rules[0].match.conditions[0].headers[0].value: invalid RE2'],
     [[{ headers: [{ name: 'x', op: 'equals' }] }], 'rules[0].match.conditions[0].headers[0].value: op equals needs a string value'],
     [[{ headers: [{ name: 'x', op: 'exists', value: 'a' }] }], 'rules[0].match.conditions[0].headers[0].value: op exists takes no value'],
@@ -205,7 +230,10 @@ describe('bad conditions fail with the key path', () => {
     [[{ path: '//x/*' }], 'rules[0].match.conditions[0].path: request paths are normalized'],
     [[{ path: '/%7Euser/*' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%7E" is decoded to "~")'],
     [[{ path: '/a%2Fb' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%2F" (an encoded "/")'],
-    [[{ path: '/caf%c3%a9' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching (escapes are uppercased ("%C3"))'],
+    [
+      [{ path: '/caf%c3%a9' }],
+      'rules[0].match.conditions[0].path: request paths are normalized before matching (escapes are uppercased ("%C3"))',
+    ],
     [[{ path: '/a%zz' }], 'rules[0].match.conditions[0].path: request paths are normalized before matching ("%zz" is not a valid escape)'],
     [[{ path: '/a', caseSensitive: 'no' }], 'rules[0].match.conditions[0].caseSensitive: expected true or false'],
     [[{ domain: 'a.com', caseSensitive: false }], 'rules[0].match.conditions[0].caseSensitive: only applies together with path'],
@@ -231,7 +259,12 @@ describe('bad conditions fail with the key path', () => {
 });
 
 describe('blacklist leans toward matching; whitelist stays strict', () => {
-  const conds = [{ path: '/admin/*' }, { path: '/api/private' }, { path: '/api/v[0-9]+/keys', pathMatch: 'regex' }, { path: '/ops/', pathMatch: 'exact' }];
+  const conds = [
+    { path: '/admin/*' },
+    { path: '/api/private' },
+    { path: '/api/v[0-9]+/keys', pathMatch: 'regex' },
+    { path: '/ops/', pathMatch: 'exact' },
+  ];
   const blacklist = compileOk({ mode: 'blacklist', conditions: conds });
   const whitelist = compileOk({ mode: 'whitelist', conditions: conds });
 
@@ -264,7 +297,10 @@ describe('blacklist leans toward matching; whitelist stays strict', () => {
     const rule = compileMatch({ mode: 'blacklist', conditions: [{ path: '/admin/*', caseSensitive: true }], path: RULE_PATH }, issues);
     expect(issues.list).toEqual([]);
     expect(issues.warnings).toEqual([
-      { path: 'rules[0].match.conditions[0].caseSensitive', message: expect.stringMatching(/^a case-sensitive blacklist path lets "\/ADMIN\/x" skip/) },
+      {
+        path: 'rules[0].match.conditions[0].caseSensitive',
+        message: expect.stringMatching(/^a case-sensitive blacklist path lets "\/ADMIN\/x" skip/),
+      },
     ]);
     checkRule(rule, false, makeInput({ path: '/ADMIN/x' }));
     checkRule(rule, true, makeInput({ path: '/admin' }));

@@ -99,7 +99,11 @@ table('header: range_match on int64, end exclusive', [
   ['{header: {name: x-n, range_match: {start: 10, end: 20}}}', { headers: { 'x-n': '' } }, false],
   ['{header: {name: x-n, range_match: {start: 10, end: 20}}}', {}, false],
   ['{header: {name: x-n, range_match: {start: -5, end: 0}}}', { headers: { 'x-n': '-5' } }, true],
-  ['{header: {name: x-n, range_match: {start: "9223372036854775806", end: "9223372036854775807"}}}', { headers: { 'x-n': '9223372036854775806' } }, true],
+  [
+    '{header: {name: x-n, range_match: {start: "9223372036854775806", end: "9223372036854775807"}}}',
+    { headers: { 'x-n': '9223372036854775806' } },
+    true,
+  ],
   ['{header: {name: x-n, range_match: {start: 0, end: "9223372036854775807"}}}', { headers: { 'x-n': '9223372036854775808' } }, false],
   ['{header: {name: x-n, range_match: {start: 10, end: 20}, invert_match: true}}', { headers: { 'x-n': '25' } }, true],
 ]);
@@ -151,8 +155,16 @@ table('connection: destination_ip, ports, SNI', [
 ]);
 
 table('metadata', [
-  ['{metadata: {filter: jwt, path: [{key: user}, {key: role}], value: {string_match: {exact: admin}}}}', { metadata: { jwt: { user: { role: 'admin' } } } }, true],
-  ['{metadata: {filter: jwt, path: [{key: user}, {key: role}], value: {string_match: {exact: admin}}}}', { metadata: { jwt: { user: { role: 'dev' } } } }, false],
+  [
+    '{metadata: {filter: jwt, path: [{key: user}, {key: role}], value: {string_match: {exact: admin}}}}',
+    { metadata: { jwt: { user: { role: 'admin' } } } },
+    true,
+  ],
+  [
+    '{metadata: {filter: jwt, path: [{key: user}, {key: role}], value: {string_match: {exact: admin}}}}',
+    { metadata: { jwt: { user: { role: 'dev' } } } },
+    false,
+  ],
   ['{metadata: {filter: jwt, path: [{key: user}, {key: role}], value: {string_match: {exact: admin}}}}', { metadata: {} }, false],
   ['{metadata: {filter: jwt, path: [{key: user}], value: {string_match: {exact: admin}}, invert: true}}', { metadata: {} }, true],
   ['{metadata: {filter: f, path: [{key: ok}], value: {bool_match: true}}}', { metadata: { f: { ok: true } } }, true],
@@ -162,8 +174,16 @@ table('metadata', [
   ['{metadata: {filter: f, path: [{key: n}], value: {null_match: {}}}}', { metadata: { f: { n: null } } }, true],
   ['{metadata: {filter: f, path: [{key: n}], value: {present_match: true}}}', { metadata: { f: { n: { deep: 1 } } } }, true],
   ['{metadata: {filter: f, path: [{key: n}], value: {present_match: true}}}', { metadata: { f: {} } }, false],
-  ['{metadata: {filter: f, path: [{key: g}], value: {list_match: {one_of: {string_match: {exact: b}}}}}}', { metadata: { f: { g: ['a', 'b'] } } }, true],
-  ['{metadata: {filter: f, path: [{key: g}], value: {or_match: {value_matchers: [{bool_match: true}, {string_match: {exact: yes}}]}}}}', { metadata: { f: { g: 'yes' } } }, true],
+  [
+    '{metadata: {filter: f, path: [{key: g}], value: {list_match: {one_of: {string_match: {exact: b}}}}}}',
+    { metadata: { f: { g: ['a', 'b'] } } },
+    true,
+  ],
+  [
+    '{metadata: {filter: f, path: [{key: g}], value: {or_match: {value_matchers: [{bool_match: true}, {string_match: {exact: yes}}]}}}}',
+    { metadata: { f: { g: 'yes' } } },
+    true,
+  ],
 ]);
 
 table('combinators', [
@@ -186,7 +206,10 @@ describe('invalid permissions are rejected with the key path', () => {
     ['{destination_port_range: {start: 1, end: 70000}}', 'p.destination_port_range.end: expected a whole number from 0 to 65536'],
     ['{destination_port: 70000}', 'p.destination_port: expected a port number'],
     ['{destination_ip: {address_prefix: 10.0.0.300, prefix_len: 8}}', 'p.destination_ip.address_prefix: expected an IPv4 or IPv6 address'],
-    ['{destination_ip: {address_prefix: 10.0.0.0, prefix_len: 33}}', 'p.destination_ip.prefix_len: prefix_len must be a whole number from 0 to 32'],
+    [
+      '{destination_ip: {address_prefix: 10.0.0.0, prefix_len: 33}}',
+      'p.destination_ip.prefix_len: prefix_len must be a whole number from 0 to 32',
+    ],
     ['{header: {name: x, safe_regex_match: {regex: "a("}}}', 'p.header.safe_regex_match.regex: invalid RE2 regular expression "a("'],
     ['{header: {name: x, safe_regex_match: {regex: "a)|(b"}}}', 'p.header.safe_regex_match.regex: invalid RE2'],
     ['{header: {name: x, safe_regex_match: {regex: "(?<=a)b"}}}', 'p.header.safe_regex_match.regex: invalid RE2'],

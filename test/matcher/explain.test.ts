@@ -31,7 +31,9 @@ describe('explain', () => {
     expect(lines).toContain('rule "example-b": no authentication');
     expect(lines).toContain('rule "public": NEEDS AUTHENTICATION');
     expect(lines).toContain('rule "off": disabled');
-    expect(lines).toContain('    yes rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1].not_rule.url_path: url_path exact "/api/appa/bbb"');
+    expect(lines).toContain(
+      '    yes rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1].not_rule.url_path: url_path exact "/api/appa/bbb"',
+    );
     expect(lines).toContain('    no  rules[0].match.permissions[0].or_rules.rules[2].and_rules.rules[1]: not_rule');
     expect(lines).toContain('    no  rules[0].match.conditions[0].path: path prefix "/api/appc/"');
   });
@@ -47,7 +49,15 @@ describe('explain', () => {
     const input = makeInput({ host: 'exampleB.com', path: '/x' });
     const list = explainRules(rules, input);
     const parsed = JSON.parse(explanationsToJson(list, input)) as { request: unknown; rules: unknown };
-    expect(parsed.request).toEqual({ method: 'GET', host: 'exampleB.com', path: '/x', pathOnly: '/x', pathSafe: true, hostSafe: true, unsafeReason: '' });
+    expect(parsed.request).toEqual({
+      method: 'GET',
+      host: 'exampleB.com',
+      path: '/x',
+      pathOnly: '/x',
+      pathSafe: true,
+      hostSafe: true,
+      unsafeReason: '',
+    });
     expect(parsed.rules).toEqual(list);
   });
 });

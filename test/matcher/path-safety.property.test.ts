@@ -5,11 +5,28 @@ import { checkRule, compileOk, makeInput } from './helpers';
 // authentication if a backend resolving the same path (here Node's WHATWG URL parser, an
 // independent implementation, behind a proxy that merges slashes as the issue specifies)
 // also lands under /public/.
-const SEGMENTS = ['public', 'PUBLIC', 'admin', 'x', '', '.', '..', '%2e', '%2E%2e', '.%2e', '%2f', '%5c', '\\', '%41', '%zz', ';', '?q=..', '#f'];
+const SEGMENTS = [
+  'public',
+  'PUBLIC',
+  'admin',
+  'x',
+  '',
+  '.',
+  '..',
+  '%2e',
+  '%2E%2e',
+  '.%2e',
+  '%2f',
+  '%5c',
+  '\\',
+  '%41',
+  '%zz',
+  ';',
+  '?q=..',
+  '#f',
+];
 
-const rawPath = fc
-  .array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 8 })
-  .map((parts) => `/${parts.join('/')}`);
+const rawPath = fc.array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 8 }).map((parts) => `/${parts.join('/')}`);
 
 test('a whitelist never skips authentication for a path a backend resolves outside it', () => {
   const whitelist = compileOk({ mode: 'whitelist', conditions: [{ path: '/public/*' }] });
@@ -136,8 +153,32 @@ const ROUTES: readonly Route[] = [
   { path: '/x', prefix: false },
 ];
 const VARIANT_SEGMENTS = [
-  'admin', 'ADMIN', 'Admin', 'api', 'private', 'public', 'x', 'shop', '', '.', '..', '%2e', '%2E%2e', '.%2e', '%61dmin',
-  '%2fadmin', '%5c', '..;', ';x=1', 'x;a', '%3b', '..%3B', '%252f', '%25', '%2561dmin', '%zz',
+  'admin',
+  'ADMIN',
+  'Admin',
+  'api',
+  'private',
+  'public',
+  'x',
+  'shop',
+  '',
+  '.',
+  '..',
+  '%2e',
+  '%2E%2e',
+  '.%2e',
+  '%61dmin',
+  '%2fadmin',
+  '%5c',
+  '..;',
+  ';x=1',
+  'x;a',
+  '%3b',
+  '..%3B',
+  '%252f',
+  '%25',
+  '%2561dmin',
+  '%zz',
 ];
 const variant = fc
   .tuple(fc.array(fc.constantFrom(...VARIANT_SEGMENTS), { minLength: 1, maxLength: 6 }), fc.constantFrom('', '/', '?q=/admin'))
@@ -153,7 +194,8 @@ test('blacklist: a variant that some backend routes to a protected resource alwa
       for (const backend of BACKENDS) {
         const served = backend.route(raw);
         if (served === undefined || !protectedRoutes.some((r) => routes(r, served, backend.fold))) continue;
-        if (!rule.needsAuth(input)) throw new Error(`${backend.name} serves ${raw} as protected ${served}, but the adapter skips authentication`);
+        if (!rule.needsAuth(input))
+          throw new Error(`${backend.name} serves ${raw} as protected ${served}, but the adapter skips authentication`);
         checkRule(rule, true, input);
       }
     }),
@@ -183,5 +225,6 @@ test('plain paths keep their verdicts: public paths skip in a whitelist, unrelat
   const whitelist = compileOk({ mode: 'whitelist', conditions: [{ path: '/public/*' }, { path: '/x' }] });
   const blacklist = compileOk({ mode: 'blacklist', conditions: [{ path: '/admin/*' }, { path: '/api/private' }] });
   for (const path of ['/public/a', '/public/a/b.png?v=1', '/x', '/x?y=1']) checkRule(whitelist, false, makeInput({ path }));
-  for (const path of ['/shop', '/api/privatex', '/administrator', '/api/private/x', '/x/admin']) checkRule(blacklist, false, makeInput({ path }));
+  for (const path of ['/shop', '/api/privatex', '/administrator', '/api/private/x', '/x/admin'])
+    checkRule(blacklist, false, makeInput({ path }));
 });

@@ -115,7 +115,12 @@ const ROWS: readonly Row[] = [
     fault: 'a 1xx (103 Early Hints) before the real answer',
     behaviour: () => (socket) =>
       socket.write('HTTP/1.1 103 Early Hints\r\nlink: </s.css>; rel=preload\r\n\r\n' + okResponse(200, { 'x-user-id': 'u-1' })),
-    expected: same({ code: 0, message: '', set: [['x-user-id', 'u-1']], remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'] }),
+    expected: same({
+      code: 0,
+      message: '',
+      set: [['x-user-id', 'u-1']],
+      remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'],
+    }),
     reusable: true,
   },
   {
@@ -123,7 +128,12 @@ const ROWS: readonly Row[] = [
     // heads before undici reads them (response-watch.ts), as RFC 9110 §15.2 asks of a client.
     fault: 'an unsolicited 100 Continue before the real answer',
     behaviour: () => (socket) => socket.write(`HTTP/1.1 100 Continue\r\n\r\n${okResponse(200, { 'x-user-id': 'u-1' })}`),
-    expected: same({ code: 0, message: '', set: [['x-user-id', 'u-1']], remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'] }),
+    expected: same({
+      code: 0,
+      message: '',
+      set: [['x-user-id', 'u-1']],
+      remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'],
+    }),
     reusable: true,
   },
   {
@@ -218,7 +228,12 @@ const ROWS: readonly Row[] = [
 ];
 
 const NORMAL: FaultBehaviour = (socket) => socket.write(okResponse(200, { 'x-user-id': 'u-ok' }));
-const NORMAL_ANSWER: Summary = { code: 0, message: '', set: [['x-user-id', 'u-ok']], remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'] };
+const NORMAL_ANSWER: Summary = {
+  code: 0,
+  message: '',
+  set: [['x-user-id', 'u-ok']],
+  remove: ['x-envoy-auth-failure-mode-allowed', 'x_envoy_auth_failure_mode_allowed', 'x_user_id'],
+};
 
 let fault: FaultServer | undefined;
 let adapter: TestAdapter | undefined;

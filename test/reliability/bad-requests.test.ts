@@ -78,7 +78,9 @@ const ROWS: readonly Row[] = [
   {
     name: 'an empty path',
     request: (rule) => {
-      const req = checkRequest({ path: '', contextExtensions: { rule } }) as { attributes: { request: { http: { headers: Record<string, string> } } } };
+      const req = checkRequest({ path: '', contextExtensions: { rule } }) as {
+        attributes: { request: { http: { headers: Record<string, string> } } };
+      };
       delete req.attributes.request.http.headers[':path'];
       return req;
     },
@@ -123,7 +125,9 @@ const ROWS: readonly Row[] = [
   ...['GET /x', 'G(T', '', 'DELETE\0'].map((method) => ({
     name: `method ${JSON.stringify(method)}, not an HTTP token`,
     request: (rule: string) => {
-      const req = checkRequest({ method, contextExtensions: { rule } }) as { attributes: { request: { http: { headers: Record<string, string> } } } };
+      const req = checkRequest({ method, contextExtensions: { rule } }) as {
+        attributes: { request: { http: { headers: Record<string, string> } } };
+      };
       delete req.attributes.request.http.headers[':method'];
       return req;
     },

@@ -55,25 +55,28 @@ describe('service.maxConcurrent', () => {
   test.each([
     ['loose', overloaded],
     ['strict', overloaded],
-  ])('a call past the bound is denied (503, overloaded) in %s mode, counted as overload; the held call still completes', async (mode, expected) => {
-    const held: http.ServerResponse[] = [];
-    auth.handler = (_req, res) => held.push(res);
-    adapter = await TestAdapter.start(
-      configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: ${mode}, maxConcurrent: 1, statusOnError: 502 }\n`),
-    );
-    const first = adapter.client.check(checkRequest());
-    for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(held).toHaveLength(1);
+  ])(
+    'a call past the bound is denied (503, overloaded) in %s mode, counted as overload; the held call still completes',
+    async (mode, expected) => {
+      const held: http.ServerResponse[] = [];
+      auth.handler = (_req, res) => held.push(res);
+      adapter = await TestAdapter.start(
+        configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: ${mode}, maxConcurrent: 1, statusOnError: 502 }\n`),
+      );
+      const first = adapter.client.check(checkRequest());
+      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(held).toHaveLength(1);
 
-    expect(summarize(await adapter.client.check(checkRequest()))).toEqual(expected);
-    expect(auth.received).toHaveLength(1);
-    expect(authErrorCount(await metricsText(adapter), 'r', 'overload')).toBe(1);
+      expect(summarize(await adapter.client.check(checkRequest()))).toEqual(expected);
+      expect(auth.received).toHaveLength(1);
+      expect(authErrorCount(await metricsText(adapter), 'r', 'overload')).toBe(1);
 
-    held[0].writeHead(200).end();
-    expect((await first).status?.code ?? 0).toBe(0);
-    auth.handler = reply(200);
-    expect((await adapter.client.check(checkRequest())).status?.code ?? 0).toBe(0);
-  });
+      held[0].writeHead(200).end();
+      expect((await first).status?.code ?? 0).toBe(0);
+      auth.handler = reply(200);
+      expect((await adapter.client.check(checkRequest())).status?.code ?? 0).toBe(0);
+    },
+  );
 });
 
 describe('request.maxHeaderBytes', () => {

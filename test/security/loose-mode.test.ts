@@ -55,7 +55,7 @@ describe('finding 1: answers about the request are never "unavailable"', () => {
   });
 });
 
-describe('finding 2: the adapter\'s own bound never opens loose mode', () => {
+describe("finding 2: the adapter's own bound never opens loose mode", () => {
   let auth: TestAuthService;
   const held: http.ServerResponse[] = [];
   beforeEach(async () => {
@@ -68,9 +68,7 @@ describe('finding 2: the adapter\'s own bound never opens loose mode', () => {
   });
 
   test('with maxConcurrent reached, bad-token checks in loose mode are denied 503 overloaded, never allowed', async () => {
-    adapter = await TestAdapter.start(
-      configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: loose, maxConcurrent: 2 }\n`),
-    );
+    adapter = await TestAdapter.start(configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: loose, maxConcurrent: 2 }\n`));
     const bad = (): ReturnType<TestAdapter['client']['check']> =>
       adapter!.client.check(checkRequest({ headers: { authorization: 'Bearer bad' } }));
     const first = [bad(), bad()];
@@ -95,9 +93,9 @@ describe('finding 2: the adapter\'s own bound never opens loose mode', () => {
       `    request: { tokenHeader: ${header} }\n`;
     adapter = await TestAdapter.start(configYaml(rule('a', 'authorization') + rule('b', 'x-api-key')));
     const a = adapter.client.check(checkRequest({ contextExtensions: { rule: 'a' } }));
-    await until('rule a\'s call held', () => held.length === 1);
+    await until("rule a's call held", () => held.length === 1);
     const b = adapter.client.check(checkRequest({ contextExtensions: { rule: 'b' } }));
-    await until('rule b\'s call to reach the service too', () => held.length === 2);
+    await until("rule b's call to reach the service too", () => held.length === 2);
     for (const res of held) res.writeHead(200, { 'content-length': '0' }).end();
     expect((await a).status?.code ?? 0).toBe(0);
     expect(summarize(await b)).toEqual(expect.objectContaining({ code: 0, message: '' }));

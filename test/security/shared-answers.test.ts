@@ -65,7 +65,7 @@ describe('finding 4: Set-Cookie and private answers are never shared', () => {
     await until('the shared call at the auth service', () => held.length === 1);
     await until('both checks counted in flight', () => adapter!.server.checksInFlight === 2);
     loginRedirect(held[0]);
-    await until('the joined caller\'s own call', () => held.length === 2);
+    await until("the joined caller's own call", () => held.length === 2);
     loginRedirect(held[1]);
     const cookies = (await Promise.all(checks)).map(cookieOf).sort();
     expect(cookies).toEqual(['oauth_state=s1', 'oauth_state=s2']);
@@ -93,13 +93,19 @@ describe('finding 5: the cache is bounded in bytes', () => {
     auth.handler = (_req, res) => res.writeHead(403, { 'content-type': 'text/html' }).end(page);
     const maxBytes = 256 * 1024;
     adapter = await TestAdapter.start(
-      configYaml(`  - name: r\n    service: { url: "${auth.url}" }\n    response: { maxBodyBytes: 65536 }\n    cache: { ttl: 60s, maxBytes: ${maxBytes} }\n`),
+      configYaml(
+        `  - name: r\n    service: { url: "${auth.url}" }\n    response: { maxBodyBytes: 65536 }\n    cache: { ttl: 60s, maxBytes: ${maxBytes} }\n`,
+      ),
     );
     for (let i = 0; i < 20; i++) await adapter.client.check(checkRequest({ path: `/p/${i}` }));
     const scrape = async (): Promise<number> =>
-      sumOf(parsePrometheusText(await (await fetch(`http://127.0.0.1:${adapter!.server.adminPort}/metrics`)).text()), 'ext_authz_cache_bytes', {
-        rule: 'r',
-      });
+      sumOf(
+        parsePrometheusText(await (await fetch(`http://127.0.0.1:${adapter!.server.adminPort}/metrics`)).text()),
+        'ext_authz_cache_bytes',
+        {
+          rule: 'r',
+        },
+      );
     const bytes = await scrape();
     expect(bytes).toBeGreaterThan(3 * 60_000);
     expect(bytes).toBeLessThanOrEqual(maxBytes);

@@ -32,7 +32,12 @@ function request(port: number, method: string, path: string): Promise<number> {
 
 test('/readyz is 503 until the gRPC port is bound, 200 while serving and 503 once draining; /healthz stays 200', async () => {
   const server = await AdapterServer.create({
-    configFile: writeConfig(configYaml(ruleYaml('api', auth.url), 'shutdown: { drainDelay: 300ms, timeout: 1s }\n').replace(/shutdown: \{ drainDelay: 0s, timeout: 5s \}\n/, '')),
+    configFile: writeConfig(
+      configYaml(ruleYaml('api', auth.url), 'shutdown: { drainDelay: 300ms, timeout: 1s }\n').replace(
+        /shutdown: \{ drainDelay: 0s, timeout: 5s \}\n/,
+        '',
+      ),
+    ),
     logger: pino({ level: 'silent' }),
   });
   try {
@@ -61,10 +66,11 @@ test('/config shows the effective config with key material redacted', async () =
   const ca = TestCa.create('Config CA');
   const leaf = ca.issue('adapter');
   const yaml = configYaml(
-    ruleYaml('api', 'https://auth.internal:8443', `      tls: { ca: ${ca.pem.certFile}, cert: ${leaf.certFile}, key: ${leaf.keyFile} }\n`).replace(
-      'timeout: 2s }',
-      'timeout: 2s,',
-    ) + '    }\n',
+    ruleYaml(
+      'api',
+      'https://auth.internal:8443',
+      `      tls: { ca: ${ca.pem.certFile}, cert: ${leaf.certFile}, key: ${leaf.keyFile} }\n`,
+    ).replace('timeout: 2s }', 'timeout: 2s,') + '    }\n',
   )
     .replace('admin: { address: "127.0.0.1:0" }', 'admin: { address: "127.0.0.1:0", exposeConfig: true }')
     .replace('grpc: { address: "127.0.0.1:0" }', `grpc: { address: "127.0.0.1:0", tls: { cert: ${leaf.certFile}, key: ${leaf.keyFile} } }`);

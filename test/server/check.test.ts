@@ -96,9 +96,7 @@ describe('the request to the auth service', () => {
     ['/validateToken/', '/order', '/validateToken/order'],
     ['/validateToken', '/', '/validateToken/'],
   ])('service.path %j + %j is %j', async (servicePath, original, expected) => {
-    adapter = await TestAdapter.start(
-      configYaml(`  - name: r\n    service: { url: "${auth.url}", path: "${servicePath}" }\n`),
-    );
+    adapter = await TestAdapter.start(configYaml(`  - name: r\n    service: { url: "${auth.url}", path: "${servicePath}" }\n`));
     await adapter.client.check(checkRequest({ path: original }));
     expect(auth.received[0].url).toBe(expected);
   });
@@ -232,9 +230,7 @@ describe('an unavailable auth service', () => {
 
   test('connection refused in loose mode allows, marks the request and strips auth headers', async () => {
     adapter = await TestAdapter.start(
-      configYaml(
-        `  - name: o\n    service: { url: "${await deadUrl()}", mode: loose }\n    response: { allowedHeaders: [x-user-id] }\n`,
-      ),
+      configYaml(`  - name: o\n    service: { url: "${await deadUrl()}", mode: loose }\n    response: { allowedHeaders: [x-user-id] }\n`),
     );
     const res = await adapter.client.check(checkRequest({ headers: { 'x-user-id': 'forged' } }));
     expect(res.status?.code ?? 0).toBe(0);
@@ -243,9 +239,7 @@ describe('an unavailable auth service', () => {
   });
 
   test('statusOnError sets the strict denial status', async () => {
-    adapter = await TestAdapter.start(
-      configYaml(`  - name: o\n    service: { url: "${await deadUrl()}", statusOnError: 503 }\n`),
-    );
+    adapter = await TestAdapter.start(configYaml(`  - name: o\n    service: { url: "${await deadUrl()}", statusOnError: 503 }\n`));
     const res = await adapter.client.check(checkRequest());
     expect(res.denied_response?.status?.code).toBe(503);
   });
@@ -267,9 +261,7 @@ describe('an unavailable auth service', () => {
   ])('a service slower than the timeout in %s mode', async (mode, allowed) => {
     const pending: http.ServerResponse[] = [];
     auth.handler = (_req, res) => pending.push(res);
-    adapter = await TestAdapter.start(
-      configYaml(`  - name: o\n    service: { url: "${auth.url}", mode: ${mode}, timeout: 200ms }\n`),
-    );
+    adapter = await TestAdapter.start(configYaml(`  - name: o\n    service: { url: "${auth.url}", mode: ${mode}, timeout: 200ms }\n`));
     const res = await adapter.client.check(checkRequest());
     expect((res.status?.code ?? 0) === 0).toBe(allowed);
     expect(res.status?.message ?? '').toBe(allowed ? '' : 'unavailable_strict');

@@ -88,7 +88,11 @@ describe('a command line that cannot run as written', () => {
 describe('validate refuses what serve refuses', () => {
   const notPem = writeConfig('not a certificate\n');
   test.each([
-    ['grpc.tls files that are not PEM', `grpc: { tls: { cert: "${notPem}", key: "${notPem}" } }\n`, 'grpc.tls: the certificate, key or client CA cannot be used'],
+    [
+      'grpc.tls files that are not PEM',
+      `grpc: { tls: { cert: "${notPem}", key: "${notPem}" } }\n`,
+      'grpc.tls: the certificate, key or client CA cannot be used',
+    ],
     [
       'a service.tls CA that is not PEM',
       '',

@@ -35,7 +35,11 @@ test('a whitelisted request is answered OK without calling the auth service, and
 
 test('a blacklisted request is forwarded; others pass without a call', async () => {
   adapter = await TestAdapter.start(
-    configYaml(rule('      mode: blacklist\n      conditions:\n        - path: /admin/*\n          headers: [{ name: x-env, op: notEquals, value: gray }]\n')),
+    configYaml(
+      rule(
+        '      mode: blacklist\n      conditions:\n        - path: /admin/*\n          headers: [{ name: x-env, op: notEquals, value: gray }]\n',
+      ),
+    ),
   );
   const denied = await adapter.client.check(checkRequest({ path: '/admin/users' }));
   expect(denied.denied_response?.status?.code).toBe(401);

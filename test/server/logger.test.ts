@@ -11,7 +11,13 @@ const MESSAGE = 'x'.repeat(200);
  * log reader that has stalled. The child logs LINES lines (~17 MB, twice the pending bound),
  * reports what it dropped and its heap on stderr, and the test then drains stdout so it can exit.
  */
-function logIntoStalledPipe(): Promise<{ dropped: number; heapUsed: number; received: number; receivedBytes: number; code: number | null }> {
+function logIntoStalledPipe(): Promise<{
+  dropped: number;
+  heapUsed: number;
+  received: number;
+  receivedBytes: number;
+  code: number | null;
+}> {
   const logger = path.join(path.dirname(builtCli()), '..', 'dist', 'server', 'observability', 'logger.js');
   const script = `
     const { createLogger } = require(${JSON.stringify(logger)});

@@ -108,12 +108,15 @@ describe('an https:// auth service', () => {
   beforeAll(async () => {
     // Named only auth.internal: reached at 127.0.0.1, it verifies only with service.tls.serverName.
     const leaf = ca.issue('auth', ['DNS:auth.internal']);
-    server = https.createServer({ cert: leaf.cert, key: leaf.key, ca: ca.pem.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      const authorized = (req.socket as TLSSocket).authorized;
-      seen.push({ clientCn: authorized ? String(peer.subject?.CN) : undefined });
-      res.writeHead(200).end();
-    });
+    server = https.createServer(
+      { cert: leaf.cert, key: leaf.key, ca: ca.pem.cert, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        const authorized = (req.socket as TLSSocket).authorized;
+        seen.push({ clientCn: authorized ? String(peer.subject?.CN) : undefined });
+        res.writeHead(200).end();
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });

@@ -24,7 +24,12 @@ describe('buildAuthRequest', () => {
     const listed = { ...r, request: { ...r.request, allowedHeaders: ['x-tenant', 'upgrade', 'te', 'transfer-encoding'] } };
     const built = buildAuthRequest(
       listed,
-      view({ method: 'GET', path: '/', host: 'h', headers: { upgrade: 'websocket', 'transfer-encoding': 'chunked', te: 'trailers', 'x-tenant': 't' } }),
+      view({
+        method: 'GET',
+        path: '/',
+        host: 'h',
+        headers: { upgrade: 'websocket', 'transfer-encoding': 'chunked', te: 'trailers', 'x-tenant': 't' },
+      }),
     );
     expect(built.ok && built.request.headers).toEqual({ host: 'h', 'content-length': '0', 'x-tenant': 't' });
   });
@@ -49,7 +54,12 @@ describe('buildAuthRequest', () => {
       method: 'GET',
       path: '/',
       host: 'h',
-      header_map: { headers: [{ key: 'authorization', value: 'é' }, { key: 'Authorization', raw_value: raw }] },
+      header_map: {
+        headers: [
+          { key: 'authorization', value: 'é' },
+          { key: 'Authorization', raw_value: raw },
+        ],
+      },
     });
     const built = buildAuthRequest(rule(), v);
     const expected = Buffer.concat([Buffer.from('é,', 'utf8'), raw]);

@@ -28,10 +28,18 @@ describe('normalizePath: where backends could read a path differently, it is uns
 });
 
 describe('hostProblem: only DNS names and IP literals, with an optional port, are plain hosts', () => {
-  test.each(['www.example.com', 'WWW.Example.COM', 'www.example.com.', 'www.example.com:8443', 'www.example.com.:443', '10.0.0.1:80', '[::1]', '[::1]:8443', 'my_host', 'localhost'])(
-    'plain: %s',
-    (host) => expect(hostProblem(host)).toBeUndefined(),
-  );
+  test.each([
+    'www.example.com',
+    'WWW.Example.COM',
+    'www.example.com.',
+    'www.example.com:8443',
+    'www.example.com.:443',
+    '10.0.0.1:80',
+    '[::1]',
+    '[::1]:8443',
+    'my_host',
+    'localhost',
+  ])('plain: %s', (host) => expect(hostProblem(host)).toBeUndefined());
 
   test.each([
     ['', /empty/],

@@ -59,7 +59,13 @@ export function freshnessMs(cacheControl: string | readonly string[] | undefined
         return 0;
       case 'max-age':
       case 's-maxage': {
-        const raw = eq === -1 ? '' : part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+        const raw =
+          eq === -1
+            ? ''
+            : part
+                .slice(eq + 1)
+                .trim()
+                .replace(/^"(.*)"$/, '$1');
         if (!/^\d+$/.test(raw)) return 0;
         lifetime = Math.min(lifetime, Number(raw) * 1000);
         break;

@@ -6,7 +6,7 @@
 export { createAdminServer, listen, type AdminDeps } from './admin-server';
 export { decisionLineWriter, type DecisionFields } from './decision-line';
 export { createLogger, MAX_PENDING_LOG_BYTES, type Logger } from './logger';
-export { createReloadCounter, Metrics, type MetricsOptions } from './metrics';
+export { createLogDropCounter, createReloadCounter, Metrics, type MetricsOptions } from './metrics';
 export { redactConfig } from './redact-config';
 export { SharedRender } from './shared-render';
 export {

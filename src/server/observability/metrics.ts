@@ -117,6 +117,15 @@ export function createReloadCounter(registry: Registry): Counter<'result'> {
   });
 }
 
+/** Log lines stdout did not take: every process that logs counts its own, workers and primary alike. */
+export function createLogDropCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'ext_authz_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
+    registers: [registry],
+  });
+}
+
 export interface MetricsOptions {
   /** False in cluster workers: the primary validates and counts reloads, so workers would double them. */
   readonly reloads?: boolean;
@@ -171,11 +180,7 @@ export class Metrics {
     this.registry,
   );
   readonly reloads: Counter<'result'> | undefined;
-  private readonly logLinesDropped = new Counter({
-    name: 'ext_authz_log_lines_dropped_total',
-    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
-    registers: [this.registry],
-  });
+  private readonly logLinesDropped = createLogDropCounter(this.registry);
   private readonly refusals = new Counter({
     name: 'ext_authz_checks_refused_total',
     help: 'Checks refused (503, overloaded) by a process-wide bound before any rule ran, by bound (in_flight_bytes).',
@@ -219,7 +224,7 @@ export class Metrics {
 
   private readonly breakerState: Gauge<'rule'> = new Gauge({
     name: 'ext_authz_circuit_breaker_state',
-    help: 'State of the circuit breaker of each rule\'s auth service pool: 0 closed, 1 half-open (one probe call), 2 open (answered at once as unavailable). Across workers, the most open.',
+    help: "State of the circuit breaker of each rule's auth service pool: 0 closed, 1 half-open (one probe call), 2 open (answered at once as unavailable). Across workers, the most open.",
     labelNames: ['rule'] as const,
     registers: [this.registry],
     aggregator: 'max',

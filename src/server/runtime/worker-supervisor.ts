@@ -1,7 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { createAdminServer, createReloadCounter, listen, type Logger, redactConfig, SharedRender } from '../observability';
+import {
+  createAdminServer,
+  createLogDropCounter,
+  createReloadCounter,
+  listen,
+  type Logger,
+  redactConfig,
+  SharedRender,
+} from '../observability';
 import type { CompiledConfig } from '../check';
 import { ConfigReloader } from './config-reloader';
 import { exitAfterLogFlush } from './exit-after-flush';
@@ -54,11 +62,7 @@ export class WorkerSupervisor {
     help: 'Worker processes restarted after they died.',
     registers: [this.registry],
   });
-  private readonly logLinesDropped = new Counter({
-    name: 'ext_authz_log_lines_dropped_total',
-    help: 'Log lines dropped because stdout did not take them fast enough (over the pending-bytes bound).',
-    registers: [this.registry],
-  });
+  private readonly logLinesDropped = createLogDropCounter(this.registry);
   private readonly workers = new Map<number, WorkerState>();
   /** One more per accepted reload; workers report the generation they serve. */
   private generation = 0;

@@ -19,7 +19,8 @@ const text = (alphabet: readonly string[], maxLength: number): fc.Arbitrary<stri
 // --- arbitrary requests ------------------------------------------------------------
 
 const hostArb = fc.oneof(
-  fc.tuple(fc.array(fc.constantFrom(...HOST_LABELS), { minLength: 1, maxLength: 3 }), fc.constantFrom('', ':443', '.', '.:8080'))
+  fc
+    .tuple(fc.array(fc.constantFrom(...HOST_LABELS), { minLength: 1, maxLength: 3 }), fc.constantFrom('', ':443', '.', '.:8080'))
     .map(([labels, tail]) => labels.join('.') + tail),
   fc.constantFrom('[::1]:8443', '[::1]', ''),
   fc.string({ maxLength: 12 }),
@@ -29,7 +30,10 @@ const inputArb: fc.Arbitrary<CheckInput> = fc
   .record({
     method: fc.oneof(fc.constantFrom('GET', 'POST', 'get'), fc.string({ maxLength: 6 })),
     host: hostArb,
-    rawPath: fc.oneof(text(PATH_ALPHABET, 10).map((p) => `/${p}`), fc.string({ maxLength: 12, unit: 'binary' })),
+    rawPath: fc.oneof(
+      text(PATH_ALPHABET, 10).map((p) => `/${p}`),
+      fc.string({ maxLength: 12, unit: 'binary' }),
+    ),
     query: fc.option(fc.constantFrom('q=1', 'a=%2F', ''), { nil: undefined }),
     scheme: fc.constantFrom('http', 'https', ''),
     headers: fc.dictionary(
@@ -83,7 +87,12 @@ interface Condition {
 const OPS = ['equals', 'notEquals', 'exists', 'notExists', 'contains', 'notContains', 'prefix', 'suffix', 'regex'];
 
 const headerCondArb: fc.Arbitrary<HeaderCond> = fc
-  .record({ name: fc.constantFrom(...HEADER_NAMES), op: fc.constantFrom(...OPS), value: fc.constantFrom(...VALUES), re: fc.constantFrom(...REGEXES) })
+  .record({
+    name: fc.constantFrom(...HEADER_NAMES),
+    op: fc.constantFrom(...OPS),
+    value: fc.constantFrom(...VALUES),
+    re: fc.constantFrom(...REGEXES),
+  })
   .map(({ name, op, value, re }) =>
     op === 'exists' || op === 'notExists' ? { name, op } : { name, op, value: op === 'regex' ? re : value },
   );
@@ -91,10 +100,16 @@ const headerCondArb: fc.Arbitrary<HeaderCond> = fc
 const conditionArb: fc.Arbitrary<Condition> = fc
   .record(
     {
-      domain: fc.tuple(fc.boolean(), fc.array(fc.constantFrom(...HOST_LABELS), { minLength: 1, maxLength: 2 })).map(
-        ([wild, labels]) => (wild ? '*.' : '') + labels.join('.'),
+      domain: fc
+        .tuple(fc.boolean(), fc.array(fc.constantFrom(...HOST_LABELS), { minLength: 1, maxLength: 2 }))
+        .map(([wild, labels]) => (wild ? '*.' : '') + labels.join('.')),
+      path: fc.oneof(
+        text(
+          PATH_ALPHABET.filter((c) => c !== '*'),
+          6,
+        ).map((p) => `/${p}`),
+        fc.constantFrom(...REGEXES),
       ),
-      path: fc.oneof(text(PATH_ALPHABET.filter((c) => c !== '*'), 6).map((p) => `/${p}`), fc.constantFrom(...REGEXES)),
       pathMatch: fc.constantFrom<'exact' | 'prefix' | 'regex'>('exact', 'prefix', 'regex'),
       star: fc.boolean(),
       caseSensitive: fc.boolean(),
@@ -271,10 +286,18 @@ const leafArb: fc.Arbitrary<unknown> = fc.oneof(
       fc.record({ name: fc.constantFrom(...HEADER_NAMES), present_match: fc.boolean() }),
       fc.record({ name: fc.constantFrom(...HEADER_NAMES), string_match: stringMatcherArb, treat_missing_header_as_empty: fc.boolean() }),
       fc.record({ name: fc.constantFrom(...HEADER_NAMES), safe_regex_match: fc.record({ regex: fc.constantFrom(...REGEXES) }) }),
-      fc.record({ name: fc.constantFrom(...HEADER_NAMES), range_match: fc.record({ start: fc.integer({ min: -5, max: 5 }), end: fc.integer({ min: -5, max: 10 }) }) }),
+      fc.record({
+        name: fc.constantFrom(...HEADER_NAMES),
+        range_match: fc.record({ start: fc.integer({ min: -5, max: 5 }), end: fc.integer({ min: -5, max: 10 }) }),
+      }),
     ),
   }),
-  fc.record({ destination_ip: fc.record({ address_prefix: fc.constantFrom('10.0.0.0', '::1', '0.0.0.0'), prefix_len: fc.integer({ min: 0, max: 32 }) }) }),
+  fc.record({
+    destination_ip: fc.record({
+      address_prefix: fc.constantFrom('10.0.0.0', '::1', '0.0.0.0'),
+      prefix_len: fc.integer({ min: 0, max: 32 }),
+    }),
+  }),
   fc.record({ destination_port: fc.integer({ min: 1, max: 65_535 }) }),
   fc.record({ destination_port_range: fc.record({ start: fc.integer({ min: 0, max: 100 }), end: fc.integer({ min: 0, max: 200 }) }) }),
   fc.record({ requested_server_name: stringMatcherArb }),
@@ -282,7 +305,11 @@ const leafArb: fc.Arbitrary<unknown> = fc.oneof(
     metadata: fc.record({
       filter: fc.constantFrom('f', ''),
       path: fc.array(fc.record({ key: fc.constantFrom('a', 'b') }), { minLength: 1, maxLength: 2 }),
-      value: fc.oneof(fc.record({ string_match: stringMatcherArb }), fc.record({ bool_match: fc.boolean() }), fc.record({ present_match: fc.boolean() })),
+      value: fc.oneof(
+        fc.record({ string_match: stringMatcherArb }),
+        fc.record({ bool_match: fc.boolean() }),
+        fc.record({ present_match: fc.boolean() }),
+      ),
       invert: fc.boolean(),
     }),
   }),
@@ -303,7 +330,10 @@ describe('any compiled rule, on arbitrary requests', () => {
     let compiled = 0;
     const config = fc.oneof(
       fc.record({ mode: fc.constant<MatchMode>('complex'), tree: fc.array(permissionArb, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ mode: fc.constantFrom<MatchMode>('whitelist', 'blacklist'), tree: fc.array(conditionArb, { minLength: 1, maxLength: 3 }) }),
+      fc.record({
+        mode: fc.constantFrom<MatchMode>('whitelist', 'blacklist'),
+        tree: fc.array(conditionArb, { minLength: 1, maxLength: 3 }),
+      }),
       fc.record({ mode: fc.constantFrom<MatchMode>('complex', 'whitelist', 'blacklist', 'all'), tree: fc.anything({ maxDepth: 3 }) }),
     );
     fc.assert(

@@ -3,7 +3,34 @@ import { normalizePath } from '../../../src/translate';
 import { fuzzParameters } from './fuzz-options';
 
 // Characters that matter to path normalization, plus some that must make a path unsafe.
-const PATH_CHARS = ['/', '/', '/', '.', '.', '%', '2', 'e', 'E', 'f', 'F', '5', 'c', 'C', '0', 'a', 'b', '\\', '?', '#', ' ', '\0', '\x7f', 'é', '~', ';'];
+const PATH_CHARS = [
+  '/',
+  '/',
+  '/',
+  '.',
+  '.',
+  '%',
+  '2',
+  'e',
+  'E',
+  'f',
+  'F',
+  '5',
+  'c',
+  'C',
+  '0',
+  'a',
+  'b',
+  '\\',
+  '?',
+  '#',
+  ' ',
+  '\0',
+  '\x7f',
+  'é',
+  '~',
+  ';',
+];
 const rawPath = fc.oneof(
   fc.array(fc.constantFrom(...PATH_CHARS), { maxLength: 24 }).map((cs) => cs.join('')),
   fc.string({ maxLength: 24, unit: 'binary' }),

@@ -50,7 +50,11 @@ afterEach(async () => {
 /** This environment without any OTEL_* variable, plus `otel`. */
 function env(otel: Record<string, string>): NodeJS.ProcessEnv {
   // CliProcess.serve adds these to this process's environment; undefined leaves a variable out.
-  const unset = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, undefined]));
+  const unset = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('OTEL_'))
+      .map((k) => [k, undefined]),
+  );
   return { ...unset, ...otel };
 }
 
