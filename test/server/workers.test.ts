@@ -218,9 +218,10 @@ describe('issue 19: workers', () => {
         `rejected reload ${i} to be counted`,
         // Parsing the large file stalls the primary, so a scrape meanwhile may time out: asked again.
         async () => sumOf(await scrape(adminPort).catch(() => []), 'ext_authz_config_reloads_total', { result: 'failure' }) >= i,
-        20_000,
+        // A deadline, not a pace: a machine busy with other processes can take many seconds per reload.
+        60_000,
       );
     }
     expect(sumOf(await scrape(adminPort), 'ext_authz_log_lines_dropped_total')).toBeGreaterThan(0);
-  }, 90_000);
+  }, 330_000);
 });
