@@ -4,6 +4,7 @@ import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
 import { authErrorCount, summarize } from './summary';
+import { until } from '../helpers/until';
 
 // Each resource bound end to end, through the real adapter and a real auth service on
 // 127.0.0.1. The fault matrix (auth-faults.test.ts) covers response.maxBodyBytes and
@@ -64,7 +65,7 @@ describe('service.maxConcurrent', () => {
         configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: ${mode}, maxConcurrent: 1, statusOnError: 502 }\n`),
       );
       const first = adapter.client.check(checkRequest());
-      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await until('the first call to reach the auth service', () => held.length > 0, 20_000);
       expect(held).toHaveLength(1);
 
       expect(summarize(await adapter.client.check(checkRequest()))).toEqual(expected);

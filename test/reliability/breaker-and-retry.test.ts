@@ -1,12 +1,11 @@
 import type net from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { checkRequest, type DecodedCheckResponse } from '../helpers/check-client';
 import { scrape, sumOf, type Sample } from '../helpers/prom-text';
 import { until } from '../helpers/until';
 import { FaultServer, okResponse, type FaultBehaviour } from './fault-server';
 import { summarize, type Summary } from './summary';
+import { capturingLogger } from '../helpers/capturing-logger';
 
 // The circuit breaker, the retry and interim (1xx) answers through the real adapter: a real
 // grpc-js client, the adapter's real undici pool, and a raw TCP auth service on 127.0.0.1. The
@@ -45,17 +44,6 @@ function rule(name: string, url: string, service = '', extra = ''): string {
   );
 }
 const BREAKER = `, circuitBreaker: { failures: ${FAILURES}, openFor: ${OPEN_FOR_MS / 1000}s }`;
-
-function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 let fault: FaultServer | undefined;
 let adapter: TestAdapter | undefined;

@@ -1,11 +1,10 @@
 import type http from 'node:http';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { checkRequest, type DecodedCheckResponse } from '../helpers/check-client';
 import { httpGet, scrape, sumOf } from '../helpers/prom-text';
 import { until } from '../helpers/until';
+import { capturingLogger } from '../helpers/capturing-logger';
 
 // Issue 19, finding 4 and 5 and the /metrics item of 8: what a client sends must not grow the
 // adapter's metrics, its memory or its scrape cost. All through the real server, a real grpc-js
@@ -23,17 +22,6 @@ afterEach(async () => {
   adapter = undefined;
   await auth.close();
 });
-
-function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 describe('metric labels', () => {
   // Every label value the adapter may emit: the config's rule names, or a closed set.

@@ -6,6 +6,7 @@ import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, deadUrl } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
 import { TestCa } from '../helpers/test-ca';
+import { until } from '../helpers/until';
 
 // Secrets never reach a log line, and /config never shows them. The adapter, its auth calls and
 // the auth service are real; only the log destination is a stream the test reads.
@@ -64,7 +65,7 @@ describe('secrets in logs', () => {
       await send('nope', '/ok');
       await adapter.client.check({});
       const first = send('token', '/held');
-      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await until('the first call to reach the auth service', () => held.length > 0, 20_000);
       await send('token', '/overloaded');
       held[0].writeHead(200).end();
       await first;

@@ -1,20 +1,7 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { TestAdapter, configYaml, ruleYaml } from '../helpers/adapter';
 import { reply, TestAuthService } from '../helpers/auth-service';
 import { checkRequest } from '../helpers/check-client';
-
-/** A real pino logger writing into memory, one parsed JSON object per line. */
-function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
+import { capturingLogger } from '../helpers/capturing-logger';
 
 describe('the decision line', () => {
   let service: TestAuthService;
