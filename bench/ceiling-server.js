@@ -4,22 +4,13 @@
  * does and returns one constant OK CheckResponse. Whatever it reaches is the most a Node gRPC
  * server can do on this machine. Prints "listening PORT".
  */
-const grpc = require('@grpc/grpc-js');
+const { serveCheck } = require('./lib/serve-check');
 const path = require('node:path');
 /** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes; the code of the build. */
 const { authorizationService } = require(path.join(__dirname, '..', 'dist', 'server', 'protos.js'));
 
 const OK = { status: { code: 0 }, ok_response: {} };
 
-const server = new grpc.Server();
-/** @type {grpc.handleUnaryCall<unknown, unknown>} */
+/** @type {import('@grpc/grpc-js').handleUnaryCall<unknown, unknown>} */
 const check = (_call, callback) => callback(null, OK);
-server.addService(authorizationService(), { Check: check });
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  console.log(`listening ${port}`);
-});
-process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+serveCheck(authorizationService(), check);

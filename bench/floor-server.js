@@ -7,7 +7,7 @@
  * the adapter's own work. Usage: node bench/floor-server.js AUTH_URL (prints "listening PORT").
  */
 const path = require('node:path');
-const grpc = require('@grpc/grpc-js');
+const { serveCheck } = require('./lib/serve-check');
 const { Pool } = require('undici');
 /** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes; the code of the build. */
 const { authorizationService } = require(path.join(__dirname, '..', 'dist', 'server', 'protos.js'));
@@ -28,7 +28,7 @@ const DENY = { status: { code: 7 }, denied_response: { status: { code: 403 } } }
 
 /** An undici DispatchHandler: the response as it is parsed. */
 class Handler {
-  /** @param {grpc.sendUnaryData<unknown>} callback */
+  /** @param {import('@grpc/grpc-js').sendUnaryData<unknown>} callback */
   constructor(callback) {
     this.callback = callback;
     this.status = 0;
@@ -60,7 +60,7 @@ class Handler {
   }
 }
 
-/** @type {grpc.handleUnaryCall<Request, unknown>} */
+/** @type {import('@grpc/grpc-js').handleUnaryCall<Request, unknown>} */
 function check(call, callback) {
   const http = call.request.attributes?.request?.http;
   const headers = http?.headers ?? {};
@@ -74,13 +74,4 @@ function check(call, callback) {
   );
 }
 
-const server = new grpc.Server();
-server.addService(authorizationService(), { Check: check });
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  console.log(`listening ${port}`);
-});
-process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+serveCheck(authorizationService(), check);

@@ -5,7 +5,7 @@
  * filtering, no limits. Kept as the baseline the adapter must beat.
  * Usage: node bench/naive-server.js AUTH_URL_PREFIX   (prints "listening PORT")
  */
-const grpc = require('@grpc/grpc-js');
+const { serveCheck } = require('./lib/serve-check');
 const { authorizationService } = require('./lib/check-payload');
 
 const authPrefix = process.argv[2];
@@ -16,8 +16,8 @@ if (!authPrefix) {
 
 /**
  * @typedef {{ attributes?: { request?: { http?: { method?: string, path?: string, headers?: Record<string, string> } } } }} CheckRequest
- * @param {grpc.ServerUnaryCall<CheckRequest, unknown>} call
- * @param {grpc.sendUnaryData<unknown>} callback
+ * @param {import('@grpc/grpc-js').ServerUnaryCall<CheckRequest, unknown>} call
+ * @param {import('@grpc/grpc-js').sendUnaryData<unknown>} callback
  */
 async function check(call, callback) {
   const http = call.request.attributes?.request?.http ?? {};
@@ -38,13 +38,4 @@ async function check(call, callback) {
   }
 }
 
-const server = new grpc.Server();
-server.addService(authorizationService(), { Check: check });
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  console.log(`listening ${port}`);
-});
-process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+serveCheck(authorizationService(), check);
