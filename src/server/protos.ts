@@ -46,36 +46,50 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-let cached: grpc.ServiceDefinition | undefined;
+let cached: { service: grpc.ServiceDefinition; response: protobuf.Type } | undefined;
 
-/**
- * The Authorization service for the adapter's own server, on protobufjs directly rather than
- * proto-loader. proto-loader turns every decoded message into a second, plain object tree
- * (`toObject`) and every answer back into a message (`fromObject`); the adapter reads the
- * decoded message as it is and encodes its plain answer directly, which saves both copies and
- * their garbage on every check (README, "Performance", has the measured difference).
- *
- * Decoded messages therefore read as protobufjs leaves them: an absent scalar is its proto3
- * default, an absent message is null, an absent map an empty object, and a oneof's name (a
- * Struct Value's `kind`) is a getter. Answers carry enums as numbers.
- */
-export function authorizationService(): grpc.ServiceDefinition {
+function load(): { service: grpc.ServiceDefinition; response: protobuf.Type } {
   if (!cached) {
     const root = loadRoot();
     const request = root.lookupType('envoy.service.auth.v3.CheckRequest');
     const response = root.lookupType('envoy.service.auth.v3.CheckResponse');
-    const check: grpc.MethodDefinition<CheckRequestMessage, CheckResponseMessage> = {
+    const check: grpc.MethodDefinition<CheckRequestMessage, Buffer> = {
       path: `/${AUTHORIZATION_SERVICE_NAME}/Check`,
       requestStream: false,
       responseStream: false,
       // Under Node, protobufjs writes into a Buffer, so finish() needs no copy.
       requestSerialize: (message) => request.encode(message as protobuf.Message).finish() as Buffer,
       requestDeserialize: (bytes) => request.decode(bytes) as unknown as CheckRequestMessage,
-      responseSerialize: (message) => response.encode(message as unknown as protobuf.Message).finish() as Buffer,
-      responseDeserialize: (bytes) => response.decode(bytes) as unknown as CheckResponseMessage,
+      // The handler answers with bytes (encodeCheckResponse), so an answer that is the same every
+      // time is encoded once; grpc-js copies them into its own frame.
+      responseSerialize: (bytes) => bytes,
+      responseDeserialize: (bytes) => bytes,
       originalName: 'check',
     };
-    cached = { Check: check } as grpc.ServiceDefinition;
+    cached = { service: { Check: check } as grpc.ServiceDefinition, response };
   }
   return cached;
+}
+
+/**
+ * The Authorization service for the adapter's own server, on protobufjs directly rather than
+ * proto-loader. proto-loader turns every decoded message into a second, plain object tree
+ * (`toObject`) and every answer back into a message (`fromObject`); the adapter reads the
+ * decoded message as it is and encodes its plain answer directly, which saves both copies and
+ * their garbage on every check (docs/performance.md has the measured difference).
+ *
+ * Decoded messages therefore read as protobufjs leaves them: an absent scalar is its proto3
+ * default, an absent message is null, an absent map an empty object, and a oneof's name (a
+ * Struct Value's `kind`) is a getter. Answers are CheckResponses already encoded
+ * (encodeCheckResponse), with enums as numbers.
+ */
+export function authorizationService(): grpc.ServiceDefinition {
+  return load().service;
+}
+
+/** A CheckResponse (proto field names, enums as numbers) as the bytes the Check method answers with. */
+export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
+  return load()
+    .response.encode(message as unknown as protobuf.Message)
+    .finish() as Buffer;
 }

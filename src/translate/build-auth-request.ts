@@ -42,7 +42,7 @@ export function buildAuthRequest(rule: RuleSettings, view: CheckView, headerMatc
   const body = rule.request.body.enabled && view.body ? cut(view.body, rule.request.body.maxBytes) : undefined;
   const headers: Record<string, string> = {
     host,
-    'content-length': String(body ? body.length : 0),
+    'content-length': body ? String(body.length) : '0',
   };
   // The request line and every header line count: it is all one head the auth service must accept.
   let size = path.length + host.length;

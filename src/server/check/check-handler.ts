@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage } from '../../translate';
+import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage, type Decision } from '../../translate';
 import { deny, OVERLOADED_HEADERS, OVERLOADED_STATUS } from './denials';
 import { Cancellation } from '../auth-client';
 import { decisionLineWriter, type CheckTracer, type DecisionFields, type Logger, type Metrics } from '../observability';
@@ -20,23 +20,34 @@ export interface CheckHandlerDeps {
   track(delta: 1 | -1, config: ServingConfig): void;
   /** Charges the request against `grpc.maxInFlightBytes`: the release to call once answered, or undefined to refuse. */
   admit(request: CheckRequestMessage): (() => void) | undefined;
+  /** The CheckResponse as the bytes the Check method answers with (protos.ts). */
+  encode(message: CheckResponseMessage): Buffer;
 }
 
 /** Past `grpc.maxInFlightBytes`: the adapter's own bound, so denied in every mode, like `service.maxConcurrent`. */
-const OVER_IN_FLIGHT_BYTES = deny('overloaded', '', OVERLOADED_STATUS, OVERLOADED_HEADERS);
+const OVER_IN_FLIGHT_BYTES = Object.freeze(deny('overloaded', '', OVERLOADED_STATUS, OVERLOADED_HEADERS));
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
-export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, CheckResponseMessage> {
+export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, Buffer> {
   const { logger, metrics, tracer } = deps;
+  // A frozen decision is the same answer for every check that gets it (a scope's bypass, a
+  // constant denial): encoded once, and kept only as long as the decision itself.
+  const encodedOnce = new WeakMap<Decision, Buffer>();
+  const answer = (decision: Decision): Buffer => {
+    if (!Object.isFrozen(decision)) return deps.encode(toCheckResponse(decision));
+    let bytes = encodedOnce.get(decision);
+    if (!bytes) {
+      bytes = deps.encode(toCheckResponse(decision));
+      encodedOnce.set(decision, bytes);
+    }
+    return bytes;
+  };
   // A decision line has a fixed shape, built in decisionFields from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
   // follows the logger's level.
   const decisions = logger.child({}, { redact: [] });
   const writeDecision = decisionLineWriter(decisions);
-  async function check(
-    call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
-    callback: grpc.sendUnaryData<CheckResponseMessage>,
-  ): Promise<void> {
+  async function check(call: grpc.ServerUnaryCall<CheckRequestMessage, Buffer>, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
     const started = performance.now();
     const config = deps.config();
     const cancel = new Cancellation();
@@ -53,7 +64,7 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
       if (result.error !== undefined) {
         logger.error({ err: result.error, requestId: loggedRequestId(result.requestId) }, 'check failed unexpectedly; denying');
       }
-      callback(null, toCheckResponse(result.decision));
+      callback(null, answer(result.decision));
       const seconds = (performance.now() - started) / 1000;
       metrics.observeCheck(result.decision, result.calls, seconds);
       if (decisions.isLevelEnabled('info')) {

@@ -1,8 +1,10 @@
-import type { AllowReason, Decision, HeaderList } from '../../translate';
-import type { ServingRule } from './serving-config';
+import type { AllowReason, Decision, HeaderList, Metadata } from '../../translate';
+import type { RuleScope } from './serving-config';
 
 type Allow = Extract<Decision, { kind: 'allow' }>;
 type Deny = Extract<Decision, { kind: 'deny' }>;
+
+const NONE: HeaderList = [];
 
 /**
  * The allow of a check that every rule in scope let through, built rule by rule:
@@ -18,37 +20,29 @@ type Deny = Extract<Decision, { kind: 'deny' }>;
  * in scope, or "" when several were. A request let through without an answer
  * (`unavailable_loose`) or by a dry run (`dry_run_denied`) stays marked so, the dry run under its
  * own rule's name, so it is counted there.
+ *
+ * The allows are kept and merged once at the end: most checks have one, which passes through
+ * as it is.
  */
 export class AllowMerge {
-  private readonly set = new Map<string, string>();
-  private readonly appended: Array<readonly [string, string]> = [];
-  private readonly client: Array<readonly [string, string]> = [];
-  private readonly remove: Set<string>;
-  private readonly requested = new Set<string>();
-  private metadata: Record<string, string> | undefined;
+  private readonly allows: Allow[] = [];
   private reason: AllowReason = 'bypass';
   private rule: string;
 
-  constructor(vouchedHeaders: readonly string[], rules: readonly ServingRule[]) {
-    this.remove = new Set(vouchedHeaders);
-    this.rule = rules.length === 1 ? rules[0].settings.name : '';
-    for (const rule of rules) for (const name of rule.settings.request.removeHeaders) this.requested.add(name);
+  constructor(
+    private readonly vouchedHeaders: readonly string[],
+    private readonly scope: Pick<RuleScope, 'rules' | 'removeHeaders'>,
+  ) {
+    this.rule = scope.rules.length === 1 ? scope.rules[0].settings.name : '';
+  }
+
+  /** No rule in scope has allowed yet: every one so far bypassed. */
+  get empty(): boolean {
+    return this.allows.length === 0;
   }
 
   add(allow: Allow): void {
-    for (const [name, value] of allow.headersToSet) {
-      this.set.set(name, value);
-      this.remove.delete(name);
-    }
-    if (allow.headersToAppend) {
-      for (const header of allow.headersToAppend) {
-        this.appended.push(header);
-        this.remove.delete(header[0]);
-      }
-    }
-    if (allow.clientHeaders) this.client.push(...allow.clientHeaders);
-    if (allow.removeRequested) for (const name of allow.removeRequested) this.requested.add(name);
-    if (allow.metadata) this.metadata = { ...this.metadata, ...allow.metadata };
+    this.allows.push(allow);
     if (this.reason === 'dry_run_denied') return;
     if (allow.reason === 'dry_run_denied' || this.reason !== 'unavailable_loose') this.reason = allow.reason;
     this.rule = allow.rule;
@@ -56,22 +50,59 @@ export class AllowMerge {
 
   /** A denial that ends the check carries the metadata gathered from the rules before it. */
   deny(denial: Deny): Deny {
-    if (!this.metadata) return denial;
-    return { ...denial, metadata: { ...this.metadata, ...denial.metadata } };
+    const metadata = this.metadata();
+    if (!metadata) return denial;
+    return { ...denial, metadata: { ...metadata, ...denial.metadata } };
   }
 
   decision(): Allow {
-    const headersToSet: HeaderList = [...this.set];
+    const { allows } = this;
+    const one = allows.length === 1 ? allows[0] : undefined;
+    const headersToSet = one ? one.headersToSet : lastValues(allows);
+    const appended = one ? (one.headersToAppend ?? NONE) : allows.flatMap((a) => a.headersToAppend ?? NONE);
+    const client = one ? (one.clientHeaders ?? NONE) : allows.flatMap((a) => a.clientHeaders ?? NONE);
+    const requested = this.requested();
     return {
       kind: 'allow',
       reason: this.reason,
       rule: this.rule,
       headersToSet,
-      headersToRemove: [...this.remove],
-      ...(this.appended.length > 0 && { headersToAppend: this.appended }),
-      ...(this.requested.size > 0 && { removeRequested: [...this.requested] }),
-      ...(this.client.length > 0 && { clientHeaders: this.client }),
-      ...(this.metadata && { metadata: this.metadata }),
+      headersToRemove: this.vouchedHeaders.filter((name) => !named(headersToSet, name) && !named(appended, name)),
+      headersToAppend: appended.length > 0 ? appended : undefined,
+      removeRequested: requested.length > 0 ? requested : undefined,
+      clientHeaders: client.length > 0 ? client : undefined,
+      metadata: this.metadata(),
     };
   }
+
+  private requested(): readonly string[] {
+    let out: string[] | undefined;
+    for (const allow of this.allows) {
+      for (const name of allow.removeRequested ?? []) {
+        out ??= [...this.scope.removeHeaders];
+        if (!out.includes(name)) out.push(name);
+      }
+    }
+    return out ?? this.scope.removeHeaders;
+  }
+
+  private metadata(): Metadata | undefined {
+    let out: Metadata | undefined;
+    for (const allow of this.allows) {
+      if (allow.metadata) out = out ? { ...out, ...allow.metadata } : allow.metadata;
+    }
+    return out;
+  }
+}
+
+/** Each name once, at its first place, with the value the last rule set. */
+function lastValues(allows: readonly Allow[]): HeaderList {
+  const set = new Map<string, string>();
+  for (const allow of allows) for (const [name, value] of allow.headersToSet) set.set(name, value);
+  return [...set];
+}
+
+function named(headers: HeaderList, name: string): boolean {
+  for (const header of headers) if (header[0] === name) return true;
+  return false;
 }

@@ -74,11 +74,11 @@ export async function runCheck(
     requestId = view.requestId;
 
     // 2. Select the rules in scope (select-rules.ts).
-    const rules = selectRules(config, view.ruleName);
-    if (!rules) return { ...result(deny('unknown_rule', UNKNOWN_RULE, DEFAULTS.statusOnError)), requestedRule: view.ruleName };
+    const scope = selectRules(config, view.ruleName);
+    if (!scope) return { ...result(deny('unknown_rule', UNKNOWN_RULE, DEFAULTS.statusOnError)), requestedRule: view.ruleName };
 
-    const allows = new AllowMerge(config.vouchedHeaders, rules);
-    for (const rule of rules) {
+    const allows = new AllowMerge(config.vouchedHeaders, scope);
+    for (const rule of scope.rules) {
       // 3. Match: does this rule need authentication for this request (matcher/)?
       if (!rule.matcher.needsAuth(view.input)) continue;
 
@@ -97,7 +97,8 @@ export async function runCheck(
       // 8. Merge this rule's allow with the others' (merge-allows.ts).
       allows.add(decision);
     }
-    return result(allows.decision());
+    // No rule needed to ask: the scope's bypass answer, the same object every time.
+    return result(allows.empty ? scope.bypass : allows.decision());
   } catch (error) {
     return { ...result(deny('internal_error', '', INTERNAL_ERROR_STATUS), error), error };
   }

@@ -21,7 +21,7 @@ import { ConfigReloader } from './config-reloader';
 import { exitAfterLogFlush } from './exit-after-flush';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { InFlightBytes } from './in-flight-bytes';
-import { AUTHORIZATION_SERVICE_NAME, authorizationService } from '../protos';
+import { AUTHORIZATION_SERVICE_NAME, authorizationService, encodeCheckResponse } from '../protos';
 import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
 export interface StartOptions {
@@ -100,6 +100,7 @@ export class AdapterServer {
         tracer: tracing?.tracer,
         track: (delta, config) => this.track(delta, config),
         admit: (request) => this.inFlightBytes.admit(request, this.config.settings.grpc.maxInFlightBytes),
+        encode: encodeCheckResponse,
       }),
     });
     metrics.reportInFlight(() => this.inFlight);
