@@ -9,8 +9,10 @@
 const path = require('node:path');
 const { serveCheck } = require('./lib/serve-check');
 const { Pool } = require('undici');
-/** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes; the code of the build. */
-const { authorizationService } = require(path.join(__dirname, '..', 'dist', 'server', 'protos.js'));
+/** @type {typeof import('../src/server/protos')} The adapter's own Check definition, on protobufjs as it decodes and encodes; the code of the build. */
+const { authorizationService, decodeCheckRequest, encodeCheckResponse } = require(
+  path.join(__dirname, '..', 'dist', 'server', 'protos.js'),
+);
 
 /**
  * The decoded request as protobufjs leaves it, as far as the floor reads it.
@@ -24,7 +26,11 @@ if (!authUrl) {
 }
 // The adapter's default pool size toward one service.
 const pool = new Pool(authUrl, { connections: 64, pipelining: 1 });
-const DENY = { status: { code: 7 }, denied_response: { status: { code: 403 } } };
+/** @typedef {import('../src/translate').CheckResponseMessage} CheckResponseMessage */
+// Answers carry only the fields the floor sets; protobufjs leaves the others out of the encoding.
+const DENY = /** @type {CheckResponseMessage} */ (
+  /** @type {unknown} */ ({ status: { code: 7 }, denied_response: { status: { code: 403 } } })
+);
 
 /** An undici DispatchHandler: the response as it is parsed. */
 class Handler {
@@ -50,19 +56,23 @@ class Handler {
     const userId = this.userId;
     this.callback(
       null,
-      this.status === 200 && typeof userId === 'string'
-        ? { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user-id', value: userId } }] } }
-        : DENY,
+      encodeCheckResponse(
+        this.status === 200 && typeof userId === 'string'
+          ? /** @type {CheckResponseMessage} */ (
+              /** @type {unknown} */ ({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user-id', value: userId } }] } })
+            )
+          : DENY,
+      ),
     );
   }
   onResponseError() {
-    this.callback(null, DENY);
+    this.callback(null, encodeCheckResponse(DENY));
   }
 }
 
-/** @type {import('@grpc/grpc-js').handleUnaryCall<Request, unknown>} */
+/** @type {import('@grpc/grpc-js').handleUnaryCall<Buffer, unknown>} */
 function check(call, callback) {
-  const http = call.request.attributes?.request?.http;
+  const http = /** @type {Request} */ (decodeCheckRequest(call.request)).attributes?.request?.http;
   const headers = http?.headers ?? {};
   pool.dispatch(
     {

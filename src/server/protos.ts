@@ -46,49 +46,61 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-let cached: { service: grpc.ServiceDefinition; response: protobuf.Type } | undefined;
+interface Loaded {
+  readonly service: grpc.ServiceDefinition;
+  readonly request: protobuf.Type;
+  readonly response: protobuf.Type;
+}
 
-function load(): { service: grpc.ServiceDefinition; response: protobuf.Type } {
+let cached: Loaded | undefined;
+
+function load(): Loaded {
   if (!cached) {
     const root = loadRoot();
     const request = root.lookupType('envoy.service.auth.v3.CheckRequest');
     const response = root.lookupType('envoy.service.auth.v3.CheckResponse');
-    const check: grpc.MethodDefinition<CheckRequestMessage, Buffer> = {
+    // Bytes in, bytes out: the handler decodes (decodeCheckRequest), after charging the
+    // request's size against grpc.maxInFlightBytes, and answers with bytes (encodeCheckResponse),
+    // so an answer that is the same every time is encoded once. grpc-js copies them into its own frame.
+    const check: grpc.MethodDefinition<Buffer, Buffer> = {
       path: `/${AUTHORIZATION_SERVICE_NAME}/Check`,
       requestStream: false,
       responseStream: false,
-      // Under Node, protobufjs writes into a Buffer, so finish() needs no copy.
-      requestSerialize: (message) => request.encode(message as protobuf.Message).finish() as Buffer,
-      requestDeserialize: (bytes) => request.decode(bytes) as unknown as CheckRequestMessage,
-      // The handler answers with bytes (encodeCheckResponse), so an answer that is the same every
-      // time is encoded once; grpc-js copies them into its own frame.
+      requestSerialize: (bytes) => bytes,
+      requestDeserialize: (bytes) => bytes,
       responseSerialize: (bytes) => bytes,
       responseDeserialize: (bytes) => bytes,
       originalName: 'check',
     };
-    cached = { service: { Check: check } as grpc.ServiceDefinition, response };
+    cached = { service: { Check: check } as grpc.ServiceDefinition, request, response };
   }
   return cached;
 }
 
 /**
- * The Authorization service for the adapter's own server, on protobufjs directly rather than
+ * The Authorization service for the adapter's own server: bytes in and out, decoded and encoded
+ * on protobufjs directly (decodeCheckRequest, encodeCheckResponse) rather than through
  * proto-loader. proto-loader turns every decoded message into a second, plain object tree
  * (`toObject`) and every answer back into a message (`fromObject`); the adapter reads the
  * decoded message as it is and encodes its plain answer directly, which saves both copies and
  * their garbage on every check (docs/performance.md has the measured difference).
- *
- * Decoded messages therefore read as protobufjs leaves them: an absent scalar is its proto3
- * default, an absent message is null, an absent map an empty object, and a oneof's name (a
- * Struct Value's `kind`) is a getter. Answers are CheckResponses already encoded
- * (encodeCheckResponse), with enums as numbers.
  */
 export function authorizationService(): grpc.ServiceDefinition {
   return load().service;
 }
 
+/**
+ * The CheckRequest in the bytes the Check method receives; throws on bytes that are not one.
+ * It reads as protobufjs leaves it: an absent scalar is its proto3 default, an absent message is
+ * null, an absent map an empty object, and a oneof's name (a Struct Value's `kind`) is a getter.
+ */
+export function decodeCheckRequest(bytes: Buffer): CheckRequestMessage {
+  return load().request.decode(bytes) as unknown as CheckRequestMessage;
+}
+
 /** A CheckResponse (proto field names, enums as numbers) as the bytes the Check method answers with. */
 export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
+  // Under Node, protobufjs writes into a Buffer, so finish() needs no copy.
   return load()
     .response.encode(message as unknown as protobuf.Message)
     .finish() as Buffer;

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { TestAdapter, configYaml } from '../helpers/adapter';
 import { TestAuthService, reply } from '../helpers/auth-service';
 import { checkRequest, type DecodedCheckResponse } from '../helpers/check-client';
@@ -167,6 +168,47 @@ describe('grpc.maxRequestBytes', () => {
     const ok = await adapter.client.check(
       checkRequest({ method: 'POST', headers: { authorization: 'Bearer t' }, body: 'b'.repeat(100_000) }),
     );
+    expect(ok.ok_response).toBeDefined();
+  });
+});
+
+describe('bytes that are not a CheckRequest', () => {
+  test('are answered INTERNAL "Error deserializing request", as grpc-js answers them, with no rule run and their bytes given back', async () => {
+    adapter = await TestAdapter.start(configYaml(`  - name: r\n    service: { url: "${auth.url}", mode: loose }\n`));
+    // A raw client with no serializer of its own: field 1 (attributes) as a length-delimited
+    // message whose length runs past the end.
+    const Raw = grpc.makeGenericClientConstructor(
+      {
+        Check: {
+          path: '/envoy.service.auth.v3.Authorization/Check',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (b: Buffer) => b,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (b: Buffer) => b,
+          responseDeserialize: (b: Buffer) => b,
+        },
+      },
+      'Authorization',
+    );
+    const raw = new Raw(`127.0.0.1:${adapter.server.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const error = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        (raw as unknown as { Check: (b: Buffer, cb: (e: grpc.ServiceError | null) => void) => void }).Check(
+          Buffer.from([0x0a, 0x7f, 0x01]),
+          (e) => (e ? resolve(e) : reject(new Error('answered OK'))),
+        );
+      });
+      expect({ code: error.code, details: error.details }).toEqual({ code: grpc.status.INTERNAL, details: 'Error deserializing request' });
+    } finally {
+      raw.close();
+    }
+    expect(auth.received).toHaveLength(0);
+    const samples = await scrape(adapter.server.adminPort);
+    expect(sumOf(samples, 'ext_authz_check_bytes_in_flight')).toBe(0);
+    expect(sumOf(samples, 'ext_authz_checks_total')).toBe(0);
+    // Still serving.
+    const ok = await adapter.client.check(checkRequest({ headers: { authorization: 'Bearer t' } }));
     expect(ok.ok_response).toBeDefined();
   });
 });

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage, type Decision } from '../../translate';
 import { deny, OVERLOADED_HEADERS, OVERLOADED_STATUS } from './denials';
 import { Cancellation } from '../auth-client';
@@ -18,8 +18,14 @@ export interface CheckHandlerDeps {
    * calls in flight and a reload closes a retired pool only after the calls using it.
    */
   track(delta: 1 | -1, config: ServingConfig): void;
-  /** Charges the request against `grpc.maxInFlightBytes`: the release to call once answered, or undefined to refuse. */
-  admit(request: CheckRequestMessage): (() => void) | undefined;
+  /**
+   * Charges a request's wire size against `grpc.maxInFlightBytes`: true if it fits, and then
+   * `release` is owed the same size once the check is answered; false to refuse the check.
+   */
+  admit(bytes: number): boolean;
+  release(bytes: number): void;
+  /** The CheckRequest from the bytes the Check method receives (protos.ts); throws on bytes that are not one. */
+  decode(bytes: Buffer): CheckRequestMessage;
   /** The CheckResponse as the bytes the Check method answers with (protos.ts). */
   encode(message: CheckResponseMessage): Buffer;
 }
@@ -28,7 +34,7 @@ export interface CheckHandlerDeps {
 const OVER_IN_FLIGHT_BYTES = Object.freeze(deny('overloaded', '', OVERLOADED_STATUS, OVERLOADED_HEADERS));
 
 /** The Authorization/Check handler: run the pipeline, answer, log one line, count. */
-export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<CheckRequestMessage, Buffer> {
+export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall<Buffer, Buffer> {
   const { logger, metrics, tracer } = deps;
   // A frozen decision is the same answer for every check that gets it (a scope's bypass, a
   // constant denial): encoded once, and kept only as long as the decision itself.
@@ -47,17 +53,25 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
   // follows the logger's level.
   const decisions = logger.child({}, { redact: [] });
   const writeDecision = decisionLineWriter(decisions);
-  async function check(call: grpc.ServerUnaryCall<CheckRequestMessage, Buffer>, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
+  async function check(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
     const started = performance.now();
     const config = deps.config();
     const cancel = new Cancellation();
     call.on('cancelled', () => cancel.cancel());
     deps.track(1, config);
-    const release = deps.admit(call.request);
+    // Charged before decoding: a refused request costs no decoding at all.
+    const size = call.request.length;
+    const admitted = deps.admit(size);
     try {
       let result: CheckResult;
-      if (release) result = await runCheck(config, call.request, cancel, tracer, call.metadata);
-      else {
+      if (admitted) {
+        const request = decodeOrUndefined(deps, call.request);
+        if (!request) {
+          callback(UNDECODABLE);
+          return;
+        }
+        result = await runCheck(config, request, cancel, tracer, call.metadata);
+      } else {
         metrics.countRefusal('in_flight_bytes');
         result = { decision: OVER_IN_FLIGHT_BYTES, requestId: '', calls: [] };
       }
@@ -72,11 +86,22 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
         if (result.dryRuns && result.dryRuns.length > 0) logDryRuns(decisions, result);
       }
     } finally {
-      release?.();
+      if (admitted) deps.release(size);
       deps.track(-1, config);
     }
   }
   return (call, callback) => void check(call, callback);
+}
+
+/** What grpc-js itself answers when a request's deserializer throws: the adapter decodes in the handler, and keeps that answer. */
+const UNDECODABLE: Partial<grpc.StatusObject> = { code: grpc.status.INTERNAL, details: 'Error deserializing request' };
+
+function decodeOrUndefined(deps: CheckHandlerDeps, bytes: Buffer): CheckRequestMessage | undefined {
+  try {
+    return deps.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Envoy copies the client's x-request-id; a client could otherwise write kilobytes into every log line. */

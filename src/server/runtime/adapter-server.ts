@@ -21,7 +21,7 @@ import { ConfigReloader } from './config-reloader';
 import { exitAfterLogFlush } from './exit-after-flush';
 import { createGrpcCredentials, tlsMode, type GrpcCredentials } from './grpc-credentials';
 import { InFlightBytes } from './in-flight-bytes';
-import { AUTHORIZATION_SERVICE_NAME, authorizationService, encodeCheckResponse } from '../protos';
+import { AUTHORIZATION_SERVICE_NAME, authorizationService, decodeCheckRequest, encodeCheckResponse } from '../protos';
 import { watchConfigFile, type ConfigWatch, type WatchOptions } from './watch-config';
 
 export interface StartOptions {
@@ -92,14 +92,16 @@ export class AdapterServer {
     this.grpcCredentials = createGrpcCredentials(initial.compiled.grpcTls);
     this.health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])));
     this.health.addToServer(this.grpcServer);
-    this.grpcServer.addService(this.inFlightBytes.measure(authorizationService()), {
+    this.grpcServer.addService(authorizationService(), {
       Check: createCheckHandler({
         config: () => this.config,
         logger,
         metrics,
         tracer: tracing?.tracer,
         track: (delta, config) => this.track(delta, config),
-        admit: (request) => this.inFlightBytes.admit(request, this.config.settings.grpc.maxInFlightBytes),
+        admit: (bytes) => this.inFlightBytes.admit(bytes, this.config.settings.grpc.maxInFlightBytes),
+        release: (bytes) => this.inFlightBytes.release(bytes),
+        decode: decodeCheckRequest,
         encode: encodeCheckResponse,
       }),
     });
