@@ -13,6 +13,11 @@ v8.setFlagsFromString('--no-allocation-site-pretenuring');
 /** @type {typeof import('../src/server/runtime/heap-defaults')} */
 const { heapDefaults } = require(path.join(__dirname, '..', 'dist', 'server', 'runtime', 'heap-defaults.js'));
 for (const flag of heapDefaults(process.execArgv, process.env.NODE_OPTIONS)) v8.setFlagsFromString(flag);
+/** @type {typeof import('../src/server/runtime/young-generation')} */
+const { capsYoungGeneration, capYoungGeneration, SEMI_SPACE_CAP_BYTES } = require(
+  path.join(__dirname, '..', 'dist', 'server', 'runtime', 'young-generation.js'),
+);
+if (capsYoungGeneration(process.execArgv, process.env.NODE_OPTIONS)) capYoungGeneration(SEMI_SPACE_CAP_BYTES);
 // The package builds on install (`prepare`), so dist/ exists after `npm ci`.
 /** @type {typeof import('../src/server')} The types of the source; the code of that build. */
 const { main } = require(path.join(__dirname, '..', 'dist', 'server'));
