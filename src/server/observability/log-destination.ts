@@ -1,6 +1,11 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-/** sonic-boom joins up to this many bytes of lines into one write: about ten decision lines. */
+/**
+ * sonic-boom appends each line to a pending chunk of up to this many bytes and measures the whole
+ * chunk on every append; with its default of 16 KiB that copying was most of the garbage each
+ * decision line made. 2 KiB still writes about ten decision lines per write. (Handing it Buffers
+ * instead avoids the copying but cost more CPU per check: docs/performance.md.)
+ */
 const MAX_WRITE_BYTES = 2048;
 
 export interface LogDestinationOptions {
@@ -11,8 +16,6 @@ export interface LogDestinationOptions {
   /** Called once per line dropped at that bound. */
   readonly onDrop?: () => void;
 }
-
-type SonicBoom = ReturnType<typeof pino.destination>;
 
 /** The part of sonic-boom (pino's asynchronous destination) a bounded flush on exit needs. */
 export interface PendingLog {
@@ -27,57 +30,24 @@ export interface PendingLog {
 }
 
 /**
- * pino hands its stream each line as a string; this gives it to sonic-boom as a Buffer. In its
- * text mode sonic-boom appends each line to its pending string chunk and measures the whole chunk
- * again (`Buffer.byteLength`), which flattened and copied up to a chunk per line. With Buffers it
- * keeps a list and a byte count, and joins them once per write.
- */
-class BufferLines implements DestinationStream {
-  constructor(readonly destination: SonicBoom) {}
-
-  write(line: string): boolean {
-    // Looked up per call: pino replaces the destination's methods with no-ops on EPIPE.
-    // sonic-boom's types know only its text mode.
-    return (this.destination.write as unknown as (data: Buffer) => boolean).call(this.destination, Buffer.from(line));
-  }
-
-  /** For `logger.flush()`. */
-  flush(cb?: (err?: Error) => void): void {
-    this.destination.flush(cb);
-  }
-
-  /** For `logger.fatal()`, which flushes synchronously. */
-  flushSync(): void {
-    this.destination.flushSync();
-  }
-}
-
-/**
- * An asynchronous destination for pino that takes lines as Buffers, holds at most
- * `maxPendingBytes` for a slow reader and counts what it drops. Lines reach the file or
- * descriptor byte for byte as pino's own text-mode destination writes them.
+ * pino's asynchronous destination (sonic-boom), holding at most `maxPendingBytes` for a slow
+ * reader and counting what it drops.
  */
 export function logDestination(options: LogDestinationOptions): DestinationStream {
-  const destination = pino.destination({
-    dest: options.dest,
-    sync: false,
-    contentMode: 'buffer',
-    maxWrite: MAX_WRITE_BYTES,
-    maxLength: options.maxPendingBytes,
-  });
+  const destination = pino.destination({ dest: options.dest, sync: false, maxWrite: MAX_WRITE_BYTES, maxLength: options.maxPendingBytes });
   if (options.onDrop) destination.on('drop', options.onDrop);
-  return new BufferLines(destination);
+  return destination;
 }
 
 /**
  * What a bounded flush can see and do of the destination `logger` writes to (a child shares its
- * parent's): the one made by `logDestination`, or a sonic-boom given to pino directly. Undefined
- * for any other stream, which has nothing pending that could be waited for.
+ * parent's): the one made by `logDestination`, or any sonic-boom given to pino. Undefined for
+ * any other stream, which has nothing pending that could be waited for. The one place that reads
+ * sonic-boom's private state.
  */
 export function pendingLog(logger: Logger): PendingLog | undefined {
   // pino exports this symbol for reading a logger's state.
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
-  const target = (stream instanceof BufferLines ? stream.destination : stream) as Partial<SonicBoomState> | undefined;
+  const target = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Partial<SonicBoomState> | undefined;
   if (
     !target ||
     typeof target._len !== 'number' ||
