@@ -5,6 +5,7 @@
  */
 export { createAdminServer, listen, type AdminDeps } from './admin-server';
 export { decisionLineWriter, type DecisionFields } from './decision-line';
+export { logDestination, pendingLog, type LogDestinationOptions, type PendingLog } from './log-destination';
 export { createLogger, MAX_PENDING_LOG_BYTES, type Logger } from './logger';
 export { createLogDropCounter, createReloadCounter, Metrics, type MetricsOptions } from './metrics';
 export { redactConfig } from './redact-config';

@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../config';
+import { logDestination } from './log-destination';
 
 /**
  * Log lines waiting for stdout are held up to this many bytes; past it, new lines are dropped
@@ -9,21 +10,12 @@ import type { LogLevel } from '../../config';
 export const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
 
 /**
- * sonic-boom appends each line to a pending chunk of up to this many bytes and measures the whole
- * chunk on every append; with its default of 16 KiB that copying was most of the garbage
- * each decision line made. 2 KiB still writes about ten decision lines per write.
- */
-const MAX_WRITE_BYTES = 2048;
-
-/**
  * JSON logs on stdout, written asynchronously so a slow reader never blocks a check, and flushed
  * on exit. Nothing that could carry a credential is ever passed to the logger; the redact list is
  * a second line of defence should a header object slip into a log call.
  */
 export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
   makeStdoutNonBlocking();
-  const destination = pino.destination({ dest: 1, sync: false, maxWrite: MAX_WRITE_BYTES, maxLength: MAX_PENDING_LOG_BYTES });
-  if (onDrop) destination.on('drop', onDrop);
   return pino(
     {
       level,
@@ -33,7 +25,7 @@ export function createLogger(level: LogLevel, onDrop?: () => void): Logger {
         censor: '[redacted]',
       },
     },
-    destination,
+    logDestination({ dest: 1, maxPendingBytes: MAX_PENDING_LOG_BYTES, onDrop }),
   );
 }
 

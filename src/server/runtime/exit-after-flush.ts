@@ -1,18 +1,5 @@
 import { write } from 'node:fs';
-import pino from 'pino';
-import type { Logger } from '../observability';
-
-/** The part of sonic-boom (pino's asynchronous destination) a bounded flush needs. */
-interface AsyncDestination {
-  /** Starts writing what is pending; its callback can come before all of it is written, so it is not waited on. */
-  flush(): void;
-  destroy(): void;
-  /** Emitted after each write that took bytes. */
-  on(event: 'write', listener: () => void): void;
-  off(event: 'write', listener: () => void): void;
-  /** Bytes taken but not yet written; sonic-boom's own count, which its `maxLength` bound is checked against. */
-  readonly _len?: number;
-}
+import { pendingLog, type Logger } from '../observability';
 
 /** How long the one stderr line about unwritten log output may take; stderr may be as stuck as stdout. */
 const REPORT_TIMEOUT_MS = 250;
@@ -47,34 +34,24 @@ export async function exitAfterLogFlush(logger: Logger, code: number, timeoutMs:
 
 /** Bytes left unwritten: 0 once flushed, or for a destination that writes synchronously. */
 async function flushWithin(logger: Logger, timeoutMs: number): Promise<number> {
-  const destination = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Partial<AsyncDestination> | undefined;
-  if (
-    !destination ||
-    typeof destination.flush !== 'function' ||
-    typeof destination.destroy !== 'function' ||
-    typeof destination.on !== 'function'
-  )
-    return 0;
-  const pending = (): number => (typeof destination._len === 'number' ? destination._len : 0);
-  if (pending() === 0) return 0;
+  const log = pendingLog(logger);
+  if (!log || log.pendingBytes() === 0) return 0;
   let timer: NodeJS.Timeout | undefined;
-  let onWrite: (() => void) | undefined;
+  let stopWatching: (() => void) | undefined;
   const flushed = await Promise.race([
     new Promise<boolean>((resolve) => {
-      // The count drops right after the event, in the same call.
-      onWrite = (): void =>
-        queueMicrotask(() => {
-          if (pending() === 0) resolve(true);
-        });
-      destination.on?.('write', onWrite);
-      destination.flush?.();
+      stopWatching = log.onWrite(() => {
+        if (log.pendingBytes() === 0) resolve(true);
+      });
+      // Its callback can come before all of it is written, so it is not waited on.
+      log.flush();
     }),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
   ]);
   clearTimeout(timer);
-  if (onWrite) destination.off?.('write', onWrite);
+  stopWatching?.();
   if (flushed) return 0;
-  const left = Math.max(pending(), 1);
-  destination.destroy();
+  const left = Math.max(log.pendingBytes(), 1);
+  log.destroy();
   return left;
 }
