@@ -33,7 +33,16 @@ function allow(settings: ResponseSettings, res: AuthResponse): AuthOutcome {
     if (value === undefined) headersToRemove.push(name);
     else headersToSet.push([name, Array.isArray(value) ? value.join(',') : value]);
   }
-  return { kind: 'allow', headersToSet, headersToRemove, ...allowExtras(settings, res.headers) };
+  const extras = allowExtras(settings, res.headers);
+  return {
+    kind: 'allow',
+    headersToSet,
+    headersToRemove,
+    headersToAppend: extras.headersToAppend,
+    removeRequested: extras.removeRequested,
+    clientHeaders: extras.clientHeaders,
+    metadata: extras.metadata,
+  };
 }
 
 function deny(reason: 'auth_denied' | 'result_header_false', settings: ResponseSettings, res: AuthResponse): AuthOutcome {

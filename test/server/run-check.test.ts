@@ -1,6 +1,7 @@
 import type { AuthCaller, AuthCallResult } from '../../src/server/auth-client/auth-client';
 import { Cancellation } from '../../src/server/auth-client/cancellation';
 import { ConcurrencyLimit } from '../../src/server/auth-client/concurrency-limit';
+import { DecisionCache } from '../../src/server/auth-client/decision-cache';
 import { compileConfig } from '../../src/server/check/compile-config';
 import { runCheck, type CheckResult } from '../../src/server/check/run-check';
 import { servingConfig, type ServingConfig } from '../../src/server/check/serving-config';
@@ -252,6 +253,46 @@ describe('runCheck', () => {
       { rule: 'a', status: 502, unavailable: '5xx', elapsedMs: 1 },
       { rule: 'b', status: 200, unavailable: undefined, elapsedMs: 1 },
     ]);
+  });
+
+  test('a cached allow answers every hit with one frozen decision, equal to the first; a cached denial is resolved on each hit', async () => {
+    const status = { a: 200 };
+    const p = await pipeline(
+      rule('a', `${USER_HEADER}    cache: { ttl: 60s }\n`) +
+        rule('b', `    match: { mode: blacklist, conditions: [ { path: "/admin/*" } ] }\n${USER_HEADER}`),
+      {
+        a: () => answer(status.a, status.a === 200 ? { 'x-user-id': 'u1' } : {}, status.a === 200 ? '' : 'no'),
+      },
+    );
+    const cached = servingConfig(
+      p.config.settings,
+      p.config.rules.map((r) => (r.settings.cache ? { ...r, cache: new DecisionCache(r.settings.cache) } : r)),
+    );
+    const first = await runCheck(cached, request('/x'), new Cancellation());
+    const hits = [await runCheck(cached, request('/x'), new Cancellation()), await runCheck(cached, request('/x'), new Cancellation())];
+    expect(p.asked).toEqual(['a GET /auth/x']);
+    expect(hits.map((h) => h.calls)).toEqual([
+      [{ rule: 'a', elapsedMs: 0, shared: 'cache' }],
+      [{ rule: 'a', elapsedMs: 0, shared: 'cache' }],
+    ]);
+    expect(hits[0].decision).toEqual(first.decision);
+    expect(hits[0].decision).toMatchObject({
+      headersToSet: [['x-user-id', 'u1']],
+      headersToRemove: [FAILURE_MODE_HEADER, FAILURE_MODE_TWIN, 'x_user_id'],
+    });
+    expect(hits[1].decision).toBe(hits[0].decision);
+    expect(Object.isFrozen(hits[0].decision)).toBe(true);
+
+    status.a = 401;
+    const denied = await runCheck(cached, request('/y'), new Cancellation());
+    const deniedHits = [
+      await runCheck(cached, request('/y'), new Cancellation()),
+      await runCheck(cached, request('/y'), new Cancellation()),
+    ];
+    expect(summary(denied)).toBe('deny auth_denied rule=a 401');
+    expect(deniedHits.map(summary)).toEqual(['deny auth_denied rule=a 401', 'deny auth_denied rule=a 401']);
+    expect(deniedHits[1].decision).toEqual(deniedHits[0].decision);
+    expect(deniedHits[1].decision).not.toBe(deniedHits[0].decision);
   });
 
   test('a step that throws is an internal_error denial that keeps the request id and the error', async () => {

@@ -140,7 +140,7 @@ export class AuthClient implements AuthCaller {
       }
     }
     const elapsedMs = performance.now() - started;
-    if (result.ok) return { ...result, elapsedMs, retries };
+    if (result.ok) return { ok: true, response: result.response, elapsedMs, retries };
     return { ok: false, cause: result.cause, notAnswering: result.notAnswering, elapsedMs, retries };
   }
 

@@ -149,7 +149,8 @@ export class DecisionCache {
     while (this.entries.size >= this.maxEntries || this.held + bytes > this.maxBytes) {
       this.remove(this.entries.keys().next().value as string);
     }
-    this.entries.set(key, { outcome: detach(outcome), expiresAt: this.now() + lifetime, bytes });
+    // Frozen: every hit hands out this one object, which marks it as shared (see run-check.ts).
+    this.entries.set(key, { outcome: Object.freeze(detach(outcome)), expiresAt: this.now() + lifetime, bytes });
     this.held += bytes;
     return true;
   }
@@ -173,11 +174,15 @@ function entryBytes(key: string, outcome: CacheableOutcome): number {
     bytes += outcome.body.length;
     for (const [name, value] of outcome.headers) bytes += name.length + value.length;
   } else {
-    for (const [name, value] of outcome.headersToSet) bytes += name.length + value.length;
-    for (const name of outcome.headersToRemove) bytes += name.length;
-    for (const [name, value] of outcome.headersToAppend ?? []) bytes += name.length + value.length;
-    for (const [name, value] of outcome.clientHeaders ?? []) bytes += name.length + value.length;
-    for (const name of outcome.removeRequested ?? []) bytes += name.length;
+    let held = 0;
+    for (const [name, value] of outcome.headersToSet) held += name.length + value.length;
+    for (const name of outcome.headersToRemove) held += name.length;
+    for (const [name, value] of outcome.headersToAppend ?? []) held += name.length + value.length;
+    for (const [name, value] of outcome.clientHeaders ?? []) held += name.length + value.length;
+    for (const name of outcome.removeRequested ?? []) held += name.length;
+    for (const name in outcome.metadata) held += name.length + (outcome.metadata[name]?.length ?? 0);
+    // Twice: a hit's answer is encoded once and kept as long as the entry (run-check.ts).
+    return bytes + 2 * held;
   }
   const { metadata } = outcome;
   if (metadata) for (const name in metadata) bytes += name.length + metadata[name].length;

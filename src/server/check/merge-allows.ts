@@ -31,7 +31,7 @@ export class AllowMerge {
 
   constructor(
     private readonly vouchedHeaders: readonly string[],
-    private readonly scope: Pick<RuleScope, 'rules' | 'removeHeaders'>,
+    private readonly scope: Pick<RuleScope, 'rules' | 'removeHeaders'> & Partial<Pick<RuleScope, 'mergedOnce'>>,
   ) {
     this.rule = scope.rules.length === 1 ? scope.rules[0].settings.name : '';
   }
@@ -58,6 +58,19 @@ export class AllowMerge {
   decision(): Allow {
     const { allows } = this;
     const one = allows.length === 1 ? allows[0] : undefined;
+    // One shared (frozen) allow, from the decision cache: the merge is the same every time.
+    const memo = this.scope.mergedOnce;
+    if (!one || !memo || !Object.isFrozen(one)) return this.merge(one);
+    let merged = memo.get(one);
+    if (!merged) {
+      merged = Object.freeze(this.merge(one));
+      memo.set(one, merged);
+    }
+    return merged;
+  }
+
+  private merge(one: Allow | undefined): Allow {
+    const { allows } = this;
     const headersToSet = one ? one.headersToSet : lastValues(allows);
     const appended = one ? (one.headersToAppend ?? NONE) : allows.flatMap((a) => a.headersToAppend ?? NONE);
     const client = one ? (one.clientHeaders ?? NONE) : allows.flatMap((a) => a.clientHeaders ?? NONE);

@@ -1,9 +1,11 @@
 import { DEFAULTS } from '../../config';
+import type { RuleSettings } from '../../config';
 import {
   buildAuthRequest,
   dryRunAllow,
   readCheckRequest,
   resolveOutcome,
+  type AuthOutcome,
   type CheckRequestMessage,
   type CheckView,
   type Decision,
@@ -136,5 +138,25 @@ async function decideForRule(
   if (answer === 'local_failure') return deny('internal_error', settings.name, OVERLOADED_STATUS, OVERLOADED_HEADERS);
 
   // 6. Apply the rule's mode (translate/resolve-outcome.ts).
-  return resolveOutcome(settings, answer);
+  return resolveShared(settings, answer);
+}
+
+/**
+ * A frozen outcome is shared: the decision cache hands the same one to every hit. What an allow
+ * resolves to under its rule is then the same every time (a cache is kept across reloads only
+ * with its rule's name and answer settings), so it is resolved once, and frozen in turn so that
+ * the merge and the encoding are done once too, and kept as long as the entry (decision-cache.ts
+ * counts them). A denial is resolved on each hit: its page can be large, and an encoded copy
+ * beside the entry would double what `cache.maxBytes` bounds.
+ */
+const resolvedOnce = new WeakMap<AuthOutcome, Decision>();
+
+function resolveShared(settings: RuleSettings, answer: AuthOutcome): Decision {
+  if (answer.kind !== 'allow' || !Object.isFrozen(answer)) return resolveOutcome(settings, answer);
+  let decision = resolvedOnce.get(answer);
+  if (!decision) {
+    decision = Object.freeze(resolveOutcome(settings, answer));
+    resolvedOnce.set(answer, decision);
+  }
+  return decision;
 }

@@ -30,6 +30,8 @@ export interface RuleScope {
    * so the handler encodes it once.
    */
   readonly bypass: Extract<Decision, { kind: 'allow' }>;
+  /** The merged allow for each shared (frozen) allow of this scope's one rule: a cached answer is merged once. */
+  readonly mergedOnce: WeakMap<Extract<Decision, { kind: 'allow' }>, Extract<Decision, { kind: 'allow' }>>;
 }
 
 /** The config a Check runs against, read once per call so a reload never changes a call midway. */
@@ -62,5 +64,10 @@ export function servingConfig(settings: AdapterSettings, rules: readonly Serving
 function ruleScope(vouched: readonly string[], rules: readonly ServingRule[]): RuleScope {
   const removeHeaders = Object.freeze([...new Set(rules.flatMap((r) => r.settings.request.removeHeaders))]);
   const bypass = new AllowMerge(vouched, { rules, removeHeaders }).decision();
-  return { rules, removeHeaders, bypass: Object.freeze({ ...bypass, headersToRemove: Object.freeze(bypass.headersToRemove) }) };
+  return {
+    rules,
+    removeHeaders,
+    bypass: Object.freeze({ ...bypass, headersToRemove: Object.freeze(bypass.headersToRemove) }),
+    mergedOnce: new WeakMap(),
+  };
 }
