@@ -100,8 +100,24 @@ export function decodeCheckRequest(bytes: Buffer): CheckRequestMessage {
 
 /** A CheckResponse (proto field names, enums as numbers) as the bytes the Check method answers with. */
 export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
+  const { response } = load();
+  const struct = message.dynamic_metadata;
+  if (!Object.isFrozen(struct)) return encode(response, message);
+  // A frozen struct is shared by many answers (translate/dynamic-metadata.ts): its field is
+  // encoded once and appended. dynamic_metadata is CheckResponse's last field, and protobufjs
+  // writes fields in number order, so the bytes are the same as encoding the whole message.
+  let tail = encodedMetadata.get(struct);
+  if (!tail) {
+    tail = encode(response, { dynamic_metadata: struct });
+    encodedMetadata.set(struct, tail);
+  }
+  const { status, ok_response, denied_response } = message;
+  return Buffer.concat([encode(response, { status, ok_response, denied_response }), tail]);
+}
+
+const encodedMetadata = new WeakMap<object, Buffer>();
+
+function encode(type: protobuf.Type, message: Partial<CheckResponseMessage>): Buffer {
   // Under Node, protobufjs writes into a Buffer, so finish() needs no copy.
-  return load()
-    .response.encode(message as unknown as protobuf.Message)
-    .finish() as Buffer;
+  return type.encode(message as unknown as protobuf.Message).finish() as Buffer;
 }

@@ -16,10 +16,32 @@ export interface MetadataStruct {
  * `reason`, on an OK and on a denial.
  */
 export function toMetadataStruct(decision: Decision): MetadataStruct {
-  const fields: Record<string, { stringValue: string }> = {};
   const { metadata } = decision;
-  if (metadata) for (const name in metadata) fields[name] = { stringValue: metadata[name] };
+  if (!metadata) return sharedStruct(decision.rule, decision.reason);
+  const fields: Record<string, { stringValue: string }> = {};
+  for (const name in metadata) fields[name] = { stringValue: metadata[name] };
   fields.rule = { stringValue: decision.rule };
   fields.reason = { stringValue: decision.reason };
   return { fields };
+}
+
+/**
+ * Rule names come from the config and reasons from a closed set, so the structs without service
+ * metadata are few: each is built once and frozen, which lets the encoder encode it once
+ * (server/protos.ts). The bound only matters across many reloads that rename rules.
+ */
+const MAX_SHARED_STRUCTS = 4096;
+const shared = new Map<string, MetadataStruct>();
+
+function sharedStruct(rule: string, reason: string): MetadataStruct {
+  const key = `${rule}\0${reason}`;
+  let struct = shared.get(key);
+  if (!struct) {
+    if (shared.size >= MAX_SHARED_STRUCTS) shared.clear();
+    struct = Object.freeze({
+      fields: Object.freeze({ rule: Object.freeze({ stringValue: rule }), reason: Object.freeze({ stringValue: reason }) }),
+    });
+    shared.set(key, struct);
+  }
+  return struct;
 }
