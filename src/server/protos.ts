@@ -102,7 +102,7 @@ export function decodeCheckRequest(bytes: Buffer): CheckRequestMessage {
 export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
   const { response } = load();
   const struct = message.dynamic_metadata;
-  if (!Object.isFrozen(struct)) return encode(response, message);
+  if (!struct || !Object.isFrozen(struct)) return encode(response, message);
   // A frozen struct is shared by many answers (translate/dynamic-metadata.ts): its field is
   // encoded once and appended. dynamic_metadata is CheckResponse's last field, and protobufjs
   // writes fields in number order, so the bytes are the same as encoding the whole message.

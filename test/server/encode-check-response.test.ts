@@ -44,6 +44,11 @@ describe('encodeCheckResponse', () => {
     },
   );
 
+  test('a message without dynamic_metadata (a client of this module that sets none) is encoded whole', () => {
+    const message = { status: { code: 0 }, ok_response: { headers: [], headers_to_remove: [] } } as unknown as CheckResponseMessage;
+    expect(encodeCheckResponse(message).length).toBeGreaterThan(0);
+  });
+
   test('a struct without service metadata is shared by every answer of its rule and reason, and only those', () => {
     const a = toCheckResponse(decisions[0]).dynamic_metadata;
     expect(toCheckResponse({ ...decisions[0] }).dynamic_metadata).toBe(a);
