@@ -30,8 +30,10 @@ export function growthFactorFor(currentBytes: number, capBytes: number): number 
 
 function semiSpaceBytes(): number {
   const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-  // new_space counts both semi-spaces.
-  return space ? space.space_size / 2 : 0;
+  // What the semi-space being allocated in holds plus what is left in it: its capacity. Not half
+  // of `space_size`, which is what is committed: V8 uncommits the other semi-space while idle,
+  // and half of that would read as room to grow.
+  return space ? space.space_used_size + space.space_available_size : 0;
 }
 
 /**
