@@ -36,24 +36,20 @@ describe('capYoungGeneration', () => {
       () => semi,
       (f) => flags.push(f),
     );
+    // Allocates until a real collection has happened and the observer has set a flag, or gives up.
+    const untilSet = async (count: number): Promise<void> => {
+      for (let i = 0; i < 200 && flags.length === count; i++) {
+        const garbage = Array.from({ length: 50_000 }, (_, j) => ({ j }));
+        void garbage;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
     try {
       expect(flags).toEqual(['--semi-space-growth-factor=1']);
-      // A real collection, for the observer to see: allocate until one has happened.
-      const seen = (): number => flags.length;
-      const before = seen();
-      for (let i = 0; i < 200 && seen() === before; i++) {
-        const garbage = Array.from({ length: 50_000 }, (_, j) => ({ j }));
-        void garbage;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      await untilSet(1);
       expect(flags.slice(1)).toEqual(['--semi-space-growth-factor=8']);
       semi = 8 * MIB;
-      const grown = seen();
-      for (let i = 0; i < 200 && seen() === grown; i++) {
-        const garbage = Array.from({ length: 50_000 }, (_, j) => ({ j }));
-        void garbage;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      await untilSet(2);
       expect(flags.slice(2)).toEqual(['--semi-space-growth-factor=1']);
     } finally {
       stop();
