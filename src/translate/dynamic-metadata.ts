@@ -31,17 +31,26 @@ export function toMetadataStruct(decision: Decision): MetadataStruct {
  * (server/protos.ts). The bound only matters across many reloads that rename rules.
  */
 const MAX_SHARED_STRUCTS = 4096;
-const shared = new Map<string, MetadataStruct>();
+const shared = new Map<string, Map<string, MetadataStruct>>();
+let sharedCount = 0;
 
 function sharedStruct(rule: string, reason: string): MetadataStruct {
-  const key = `${rule}\0${reason}`;
-  let struct = shared.get(key);
-  if (!struct) {
-    if (shared.size >= MAX_SHARED_STRUCTS) shared.clear();
-    struct = Object.freeze({
-      fields: Object.freeze({ rule: Object.freeze({ stringValue: rule }), reason: Object.freeze({ stringValue: reason }) }),
-    });
-    shared.set(key, struct);
+  let byReason = shared.get(rule);
+  let struct = byReason?.get(reason);
+  if (struct) return struct;
+  if (sharedCount >= MAX_SHARED_STRUCTS) {
+    shared.clear();
+    sharedCount = 0;
+    byReason = undefined;
   }
+  if (!byReason) {
+    byReason = new Map();
+    shared.set(rule, byReason);
+  }
+  struct = Object.freeze({
+    fields: Object.freeze({ rule: Object.freeze({ stringValue: rule }), reason: Object.freeze({ stringValue: reason }) }),
+  });
+  byReason.set(reason, struct);
+  sharedCount++;
   return struct;
 }

@@ -30,7 +30,7 @@ export interface RuleScope {
    * so the handler encodes it once.
    */
   readonly bypass: Extract<Decision, { kind: 'allow' }>;
-  /** The merged allow for each shared (frozen) allow of this scope's one rule: a cached answer is merged once. */
+  /** The merged answer of a check whose only allow is a shared (frozen) one, by that allow: a cached answer is merged once. */
   readonly mergedOnce: WeakMap<Extract<Decision, { kind: 'allow' }>, Extract<Decision, { kind: 'allow' }>>;
 }
 
