@@ -123,10 +123,23 @@ export class AuthClient implements AuthCaller {
    * of `limits.timeoutMs`. Nothing else is retried: after a timeout the service may still be
    * working on it, and any response, a 5xx included, is an answer.
    */
-  async call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
-    if (cancel?.cancelled) return CANCELLED;
+  call(req: AuthRequest, limits: CallLimits, cancel?: Cancellation): Promise<AuthCallResult> {
+    if (cancel?.cancelled) return Promise.resolve(CANCELLED);
     const started = performance.now();
-    let result = await this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, this.waitedForBusyPool);
+    // A continuation, and the retry loop only when it is needed: no suspended frame per call.
+    return this.attempt(this.pool, req, limits, limits.timeoutMs, cancel, this.waitedForBusyPool).then((first) =>
+      first.ok || !first.retryable || !limits.retries ? callResult(first, started, 0) : this.retry(first, req, limits, started, cancel),
+    );
+  }
+
+  private async retry(
+    first: AttemptResult,
+    req: AuthRequest,
+    limits: CallLimits,
+    started: number,
+    cancel: Cancellation | undefined,
+  ): Promise<AuthCallResult> {
+    let result = first;
     let retries = 0;
     while (!result.ok && result.retryable && retries < (limits.retries ?? 0)) {
       const left = limits.timeoutMs - (performance.now() - started);
@@ -139,9 +152,7 @@ export class AuthClient implements AuthCaller {
         fresh.destroy().catch(() => undefined);
       }
     }
-    const elapsedMs = performance.now() - started;
-    if (result.ok) return { ok: true, response: result.response, elapsedMs, retries };
-    return { ok: false, cause: result.cause, notAnswering: result.notAnswering, elapsedMs, retries };
+    return callResult(result, started, retries);
   }
 
   private attempt(
@@ -187,3 +198,9 @@ export class AuthClient implements AuthCaller {
 }
 
 const CANCELLED: AuthCallResult = { ok: false, cause: 'cancelled', elapsedMs: 0, retries: 0, notAnswering: false };
+
+function callResult(result: AttemptResult, started: number, retries: number): AuthCallResult {
+  const elapsedMs = performance.now() - started;
+  if (result.ok) return { ok: true, response: result.response, elapsedMs, retries };
+  return { ok: false, cause: result.cause, notAnswering: result.notAnswering, elapsedMs, retries };
+}

@@ -52,7 +52,7 @@ function overloadRecord(rule: string): AuthCallRecord {
 /** The answer while the pool's circuit breaker is open: not asked, and the rule's mode applies. */
 const CIRCUIT_OPEN: AuthOutcome = { kind: 'unavailable', cause: 'circuit_open' };
 
-export async function exchange(
+export function exchange(
   settings: RuleSettings,
   client: AuthCaller,
   limit: ConcurrencyLimit,
@@ -63,29 +63,36 @@ export async function exchange(
   const { breaker } = client;
   const admission = breaker?.admit() ?? 'call';
   if (admission === 'reject') {
-    return { outcome: CIRCUIT_OPEN, record: { rule: settings.name, unavailable: 'circuit_open', elapsedMs: 0 } };
+    return Promise.resolve({ outcome: CIRCUIT_OPEN, record: { rule: settings.name, unavailable: 'circuit_open', elapsedMs: 0 } });
   }
   if (!limit.tryAcquire()) {
     // The adapter's own bound says nothing about the service: a probe refused here lets the next call probe.
     breaker?.record(admission, 'neutral');
-    return { outcome: 'overloaded', record: overloadRecord(settings.name) };
+    return Promise.resolve({ outcome: 'overloaded', record: overloadRecord(settings.name) });
   }
   // Only a call that goes out is observed; a refused one shows as the check's reason.
   const traced = observer?.startAuthCall(settings.service, request);
-  let result;
-  try {
-    result = await client.call(
-      traced ? traced.request : request,
-      { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes, retries: settings.service.retries },
-      cancel,
-    );
-  } finally {
-    limit.release();
-  }
-  traced?.end(result);
-  // Any response is an answer, a 5xx or a 501 included: nothing a client's request can make the
-  // service say counts toward opening the breaker; only silence, refusals and resets do.
-  breaker?.record(admission, result.ok ? 'answered' : result.notAnswering === true ? 'not_answering' : 'neutral');
+  // A continuation rather than an async function: what a check holds while its call is out is
+  // copied by every scavenge meanwhile, and a suspended frame holds more than this closure.
+  const limits = { timeoutMs: settings.service.timeoutMs, maxBodyBytes: settings.response.maxBodyBytes, retries: settings.service.retries };
+  return client.call(traced ? traced.request : request, limits, cancel).then(
+    (result) => {
+      limit.release();
+      traced?.end(result);
+      // Any response is an answer, a 5xx or a 501 included: nothing a client's request can make the
+      // service say counts toward opening the breaker; only silence, refusals and resets do.
+      breaker?.record(admission, result.ok ? 'answered' : result.notAnswering === true ? 'not_answering' : 'neutral');
+      return exchangeOf(settings, result);
+    },
+    (err: unknown) => {
+      limit.release();
+      throw err;
+    },
+  );
+}
+
+/** What a call that went out came to. */
+function exchangeOf(settings: RuleSettings, result: AuthCallResult): Exchange {
   const retries = result.retries !== undefined && result.retries > 0 ? result.retries : undefined;
   if (!result.ok) {
     if (result.cause === 'cancelled' || result.cause === 'invalid_request') return { outcome: result.cause };

@@ -10,7 +10,7 @@ import {
   type CheckView,
   type Decision,
 } from '../../translate';
-import { askAuthService } from './ask-auth-service';
+import { askAuthService, type AuthAnswer } from './ask-auth-service';
 import type { AuthCallRecord, Cancellation } from '../auth-client';
 import type { CallMetadata, CheckSpan, CheckTracer } from '../observability';
 import {
@@ -107,7 +107,7 @@ export async function runCheck(
 }
 
 /** Steps 4 to 6 of one rule: every way they end is this rule's decision, so a dry run can turn any denial into an allow. */
-async function decideForRule(
+function decideForRule(
   rule: ServingRule,
   view: CheckView,
   cancel: Cancellation,
@@ -117,17 +117,23 @@ async function decideForRule(
   const { settings } = rule;
   // 4. Build the auth request (translate/build-auth-request.ts). undici would open a tunnel
   // for CONNECT and wait on it until the timeout: never an answer, so never sent.
-  if (view.input.method.toUpperCase() === 'CONNECT') return deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS);
+  if (view.input.method.toUpperCase() === 'CONNECT')
+    return Promise.resolve(deny('invalid_request', settings.name, METHOD_NOT_ALLOWED_STATUS));
   const built = buildAuthRequest(settings, view, rule.headerMatchers);
   if (!built.ok) {
-    if ('invalid' in built) return deny('invalid_request', settings.name, INVALID_REQUEST_STATUS);
+    if ('invalid' in built) return Promise.resolve(deny('invalid_request', settings.name, INVALID_REQUEST_STATUS));
     // Counted with the bound's kind, but denied in every mode: only the client can cause it.
     calls.push({ rule: settings.name, unavailable: 'request_too_large', elapsedMs: 0 });
-    return deny('request_too_large', settings.name, TOO_LARGE_STATUS);
+    return Promise.resolve(deny('request_too_large', settings.name, TOO_LARGE_STATUS));
   }
 
-  // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts).
-  const answer = await askAuthService(rule, built.request, cancel, calls, span);
+  // 5. Ask the auth service, and interpret its answer (ask-auth-service.ts). A continuation, not
+  // an await: a check's state held across the call is what every scavenge meanwhile copies.
+  return askAuthService(rule, built.request, cancel, calls, span).then((answer) => decide(settings, answer));
+}
+
+/** Steps 5 and 6 once the auth service's answer is in: what it means under this rule. */
+function decide(settings: RuleSettings, answer: AuthAnswer): Decision {
   // Nobody is listening any more: fail closed, and count it as the caller's doing.
   if (answer === 'cancelled') return deny('cancelled', settings.name, settings.service.statusOnError);
   // The HTTP client refused what buildAuthRequest let through: the request, not the service, is at fault.
