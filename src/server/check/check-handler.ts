@@ -3,6 +3,7 @@ import { toCheckResponse, type CheckRequestMessage, type CheckResponseMessage, t
 import { deny, OVERLOADED_HEADERS, OVERLOADED_STATUS } from './denials';
 import { Cancellation } from '../auth-client';
 import { decisionLineWriter, type CheckTracer, type DecisionFields, type Logger, type Metrics } from '../observability';
+import { derivedOnce } from './derived-once';
 import { runCheck, type CheckResult } from './run-check';
 import type { ServingConfig } from './serving-config';
 
@@ -39,15 +40,9 @@ export function createCheckHandler(deps: CheckHandlerDeps): grpc.handleUnaryCall
   // A frozen decision is the same answer for every check that gets it (a scope's bypass, a
   // constant denial): encoded once, and kept only as long as the decision itself.
   const encodedOnce = new WeakMap<Decision, Buffer>();
-  const answer = (decision: Decision): Buffer => {
-    if (!Object.isFrozen(decision)) return deps.encode(toCheckResponse(decision));
-    let bytes = encodedOnce.get(decision);
-    if (!bytes) {
-      bytes = deps.encode(toCheckResponse(decision));
-      encodedOnce.set(decision, bytes);
-    }
-    return bytes;
-  };
+  const encode = (decision: Decision): Buffer => deps.encode(toCheckResponse(decision));
+  const answer = (decision: Decision): Buffer =>
+    Object.isFrozen(decision) ? derivedOnce(encodedOnce, decision, encode) : encode(decision);
   // A decision line has a fixed shape, built in decisionFields from values the adapter chose and
   // Envoy's request id: nothing there for the redaction pass to find, so it skips that pass. It
   // follows the logger's level.

@@ -1,4 +1,5 @@
 import type { AllowReason, Decision, HeaderList, Metadata } from '../../translate';
+import { derivedOnce } from './derived-once';
 import type { RuleScope } from './serving-config';
 
 type Allow = Extract<Decision, { kind: 'allow' }>;
@@ -61,12 +62,7 @@ export class AllowMerge {
     // One shared (frozen) allow, from the decision cache: the merge is the same every time.
     const memo = this.scope.mergedOnce;
     if (!one || !memo || !Object.isFrozen(one)) return this.merge(one);
-    let merged = memo.get(one);
-    if (!merged) {
-      merged = Object.freeze(this.merge(one));
-      memo.set(one, merged);
-    }
-    return merged;
+    return derivedOnce(memo, one, (shared) => Object.freeze(this.merge(shared)));
   }
 
   private merge(one: Allow | undefined): Allow {

@@ -23,6 +23,7 @@ import {
   OVERLOADED_STATUS,
   TOO_LARGE_STATUS,
 } from './denials';
+import { derivedOnce } from './derived-once';
 import { AllowMerge } from './merge-allows';
 import { selectRules } from './select-rules';
 import type { ServingConfig, ServingRule } from './serving-config';
@@ -159,10 +160,5 @@ const resolvedOnce = new WeakMap<AuthOutcome, Decision>();
 
 function resolveShared(settings: RuleSettings, answer: AuthOutcome): Decision {
   if (answer.kind !== 'allow' || !Object.isFrozen(answer)) return resolveOutcome(settings, answer);
-  let decision = resolvedOnce.get(answer);
-  if (!decision) {
-    decision = Object.freeze(resolveOutcome(settings, answer));
-    resolvedOnce.set(answer, decision);
-  }
-  return decision;
+  return derivedOnce(resolvedOnce, answer, (shared) => Object.freeze(resolveOutcome(settings, shared)));
 }
